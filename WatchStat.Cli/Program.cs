@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Options;
+using Spectre.Console;
+using Spectre.Console.Cli;
+using WatchStat.Cli;
+using WatchStat.Cli.Commands;
+using WatchStat.WeCom;
+
+var app = new CommandApp();
+app.Configure(config =>
+{
+    config.SetApplicationName("watchstat");
+    config.PropagateExceptions();
+    config.AddCommand<WalkCommand>("walk")
+        .WithDescription("Fetch every page of a live's watch detail from WeCom and show what came back, storing nothing.")
+        .WithExample("walk", "lv-demo-120m80x");
+});
+
+try
+{
+    return await app.RunAsync(args);
+}
+catch (CommandAppException ex)
+{
+    // Unknown command, missing argument, bad option: usage errors.
+    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(ex.Message)}");
+    AnsiConsole.MarkupLine("Run [bold]watchstat --help[/] for usage.");
+    return ExitCodes.Usage;
+}
+catch (OptionsValidationException ex)
+{
+    foreach (var failure in ex.Failures) AnsiConsole.MarkupLine($"[red]configuration error:[/] {Markup.Escape(failure)}");
+    return ExitCodes.Usage;
+}
+catch (WeComException ex)
+{
+    AnsiConsole.MarkupLine($"[red]failed:[/] {Markup.Escape(ex.Message)}");
+    return ExitCodes.Failed;
+}

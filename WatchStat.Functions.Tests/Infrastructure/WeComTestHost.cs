@@ -1,0 +1,53 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using WatchStat.WeCom;
+using WatchStat.WeComSimulator;
+
+namespace WatchStat.Tests.Infrastructure;
+
+/// <summary>
+/// The app's real service registration (<see cref="WatchStatServiceCollectionExtensions.AddWatchStat"/>) pointed at
+/// a simulator and, when given, Azurite; every log line of every category is captured.
+/// </summary>
+public sealed class WeComTestHost : IAsyncDisposable
+{
+    private readonly ServiceProvider _services;
+
+    private WeComTestHost(ServiceProvider services) => _services = services;
+
+    public IServiceProvider Services => _services;
+    public WeComClient Client => _services.GetRequiredService<WeComClient>();
+    public WeComApp App => _services.GetRequiredService<WeComApps>().Default;
+    public FakeLogCollector Logs => _services.GetFakeLogCollector();
+
+    public static WeComTestHost Create(
+        RunningSimulator simulator,
+        TimeProvider? time = null,
+        string? storageConnectionString = null,
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? configure = null)
+    {
+        var app = simulator.State.Options.Apps[0];
+        var values = new Dictionary<string, string?>
+        {
+            ["WeCom:BaseUrl"] = simulator.BaseUrl.ToString(),
+            ["WeCom:CorpId"] = app.CorpId,
+            ["WeCom:Secret"] = app.Secret,
+            ["AzureWebJobsStorage"] = storageConnectionString ?? "UseDevelopmentStorage=true",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values[key] = value;
+
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(configuration);
+        services.AddLogging(logging => logging.SetMinimumLevel(LogLevel.Trace).AddFakeLogging());
+        if (time is not null) services.AddSingleton(time);
+        services.AddWatchStat();
+        configure?.Invoke(services);
+        return new WeComTestHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
+    }
+
+    public ValueTask DisposeAsync() => _services.DisposeAsync();
+}

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Logging;
+
+namespace WatchStat.WeCom;
+
+/// <summary>
+/// Typed client for WeCom's server API. Every call goes through the token cache; a token WeCom rejects
+/// (40014, 42001) is dropped, fetched again and the call retried once. Failures become <see cref="WeComException"/>.
+/// URIs carry the access token in their query, so they are never logged: log lines name the API only.
+/// </summary>
+public sealed partial class WeComClient(
+    HttpClient http,
+    AccessTokenCache tokens,
+    IWeComSecretSource secrets,
+    ILogger<WeComClient> logger)
+{
+    public const string GetTokenApi = "gettoken";
+    public const string GetWatchStatApi = "living/get_watch_stat";
+
+    /// <summary>One page of a live's watch detail. <paramref name="nextKey"/> is "0" for the first page.</summary>
+    public Task<WatchStatResult> GetWatchStatAsync(WeComApp app, string livingId, string nextKey, CancellationToken cancellationToken)
+    {
+        var body = JsonSerializer.SerializeToUtf8Bytes(new WatchStatRequest(livingId, nextKey), WeComJsonContext.Default.WatchStatRequest);
+        return CallAsync(app, GetWatchStatApi, token => PostJson(GetWatchStatApi, token, body), WeComJsonContext.Default.WatchStatResult, cancellationToken);
+    }
+
+    private async Task<T> CallAsync<T>(
+        WeComApp app, string api, Func<string, HttpRequestMessage> request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : WeComResult
+    {
+        var secret = await secrets.GetSecretAsync(app, cancellationToken).ConfigureAwait(false);
+        var token = await GetTokenAsync(app, secret, cancellationToken).ConfigureAwait(false);
+        var result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
+        if (result.ErrCode != 0 && WeComException.Classify(result.ErrCode) == WeComErrorKind.TokenRejected)
+        {
+            LogTokenRejected(api, result.ErrCode, app.Name);
+            tokens.Invalidate(app.CorpId, secret, token);
+            token = await GetTokenAsync(app, secret, cancellationToken).ConfigureAwait(false);
+            result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
+        }
+        return result.ErrCode == 0 ? result : throw WeComException.FromResult(api, result.ErrCode, result.ErrMsg);
+    }
+
+    private ValueTask<AccessToken> GetTokenAsync(WeComApp app, string secret, CancellationToken cancellationToken) =>
+        tokens.GetAsync(app.CorpId, secret, ct => FetchTokenAsync(app, secret, ct), cancellationToken);
+
+    private async Task<(string, TimeSpan)> FetchTokenAsync(WeComApp app, string secret, CancellationToken cancellationToken)
+    {
+        var uri = $"cgi-bin/{GetTokenApi}?corpid={Uri.EscapeDataString(app.CorpId)}&corpsecret={Uri.EscapeDataString(secret)}";
+        var result = await SendAsync(GetTokenApi, new HttpRequestMessage(HttpMethod.Get, uri), WeComJsonContext.Default.TokenResult, cancellationToken)
+            .ConfigureAwait(false);
+        if (result.ErrCode != 0) throw WeComException.FromResult(GetTokenApi, result.ErrCode, result.ErrMsg);
+        if (string.IsNullOrEmpty(result.AccessToken))
+            throw WeComException.Transport(GetTokenApi, "the answer has errcode 0 but no access_token.");
+        // expires_in is normally 7200 s; an answer without it is taken at that.
+        var lifetime = TimeSpan.FromSeconds(result.ExpiresIn > 0 ? result.ExpiresIn : 7200);
+        LogTokenFetched(app.Name, (int)lifetime.TotalSeconds);
+        return (result.AccessToken, lifetime);
+    }
+
+    private static HttpRequestMessage PostJson(string api, string token, byte[] body) =>
+        new(HttpMethod.Post, $"cgi-bin/{api}?access_token={Uri.EscapeDataString(token)}")
+        {
+            Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") { CharSet = "utf-8" } } },
+        };
+
+    private async Task<T> SendAsync<T>(string api, HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+        where T : WeComResult
+    {
+        var started = Stopwatch.GetTimestamp();
+        using (request)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw WeComException.Transport(api, $"the request failed ({ex.HttpRequestError}).", ex);
+            }
+            catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw WeComException.Transport(api, $"no answer within {http.Timeout.TotalSeconds:0} s.", ex);
+            }
+
+            using (response)
+            {
+                if (!response.IsSuccessStatusCode)
+                    throw WeComException.Transport(api, $"HTTP {(int)response.StatusCode} {response.ReasonPhrase}.");
+                T? result;
+                try
+                {
+                    result = await response.Content.ReadFromJsonAsync(type, cancellationToken).ConfigureAwait(false);
+                }
+                catch (JsonException ex)
+                {
+                    throw WeComException.Transport(api, "the answer is not the expected JSON.", ex);
+                }
+                catch (HttpRequestException ex)
+                {
+                    throw WeComException.Transport(api, $"the answer broke off ({ex.HttpRequestError}).", ex);
+                }
+                catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw WeComException.Transport(api, $"the answer did not arrive within {http.Timeout.TotalSeconds:0} s.", ex);
+                }
+                if (result is null) throw WeComException.Transport(api, "the answer is JSON null.");
+                var elapsed = Stopwatch.GetElapsedTime(started);
+                LogCall(api, result.ErrCode, elapsed.TotalMilliseconds);
+                return result;
+            }
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "WeCom {Api} answered errcode {ErrCode} in {ElapsedMs:0.0} ms")]
+    private partial void LogCall(string api, int errCode, double elapsedMs);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "WeCom {Api} rejected the access token of app {App} (errcode {ErrCode}); fetching a new one and retrying once")]
+    private partial void LogTokenRejected(string api, int errCode, string app);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Fetched a WeCom access token for app {App}, valid {LifetimeSeconds} s")]
+    private partial void LogTokenFetched(string app, int lifetimeSeconds);
+}

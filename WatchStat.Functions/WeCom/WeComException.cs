@@ -1,0 +1,83 @@
+namespace WatchStat.WeCom;
+
+/// <summary>What a WeCom failure means for the caller, per the error table in wecom-api-notes.md.</summary>
+public enum WeComErrorKind
+{
+    /// <summary>errcode -1, system busy: retry with backoff.</summary>
+    SystemBusy,
+    /// <summary>40014 / 42001: the access token is invalid or expired; refetch it and retry once.</summary>
+    TokenRejected,
+    /// <summary>45009 / 45033: frequency or concurrency limit; back off, not a failure.</summary>
+    Throttled,
+    /// <summary>40001: the secret is wrong (maybe rotated).</summary>
+    InvalidSecret,
+    /// <summary>40013: the corpid is wrong; a configuration error.</summary>
+    InvalidCorpId,
+    /// <summary>60020: the caller's IP is not in the app's trusted IPs.</summary>
+    IpNotTrusted,
+    /// <summary>Any other errcode, e.g. an unknown livingid.</summary>
+    Other,
+    /// <summary>No usable WeCom answer: an HTTP error status, a body that is not the expected JSON, a dropped connection.</summary>
+    Transport,
+}
+
+/// <summary>
+/// A WeCom call that did not succeed. Messages carry the API, errcode and errmsg, never a token or secret.
+/// </summary>
+public class WeComException : Exception
+{
+    public WeComException(string api, int? errCode, string? errMsg, WeComErrorKind kind, string message, Exception? inner = null)
+        : base(message, inner)
+    {
+        Api = api;
+        ErrCode = errCode;
+        ErrMsg = errMsg;
+        Kind = kind;
+    }
+
+    /// <summary>The API path below /cgi-bin/, e.g. <c>living/get_watch_stat</c>.</summary>
+    public string Api { get; }
+
+    /// <summary>WeCom's errcode; null when no WeCom answer was read (transport failure).</summary>
+    public int? ErrCode { get; }
+
+    public string? ErrMsg { get; }
+
+    public WeComErrorKind Kind { get; }
+
+    /// <summary>Whether the same call may succeed later without a change of configuration.</summary>
+    public bool IsRetryable => Kind is WeComErrorKind.SystemBusy or WeComErrorKind.TokenRejected
+        or WeComErrorKind.Throttled or WeComErrorKind.Transport;
+
+    public static WeComErrorKind Classify(int errCode) => errCode switch
+    {
+        -1 => WeComErrorKind.SystemBusy,
+        40014 or 42001 => WeComErrorKind.TokenRejected,
+        45009 or 45033 => WeComErrorKind.Throttled,
+        40001 => WeComErrorKind.InvalidSecret,
+        40013 => WeComErrorKind.InvalidCorpId,
+        60020 => WeComErrorKind.IpNotTrusted,
+        _ => WeComErrorKind.Other,
+    };
+
+    /// <summary>The exception for a WeCom answer whose errcode is not 0.</summary>
+    public static WeComException FromResult(string api, int errCode, string? errMsg)
+    {
+        var kind = Classify(errCode);
+        var advice = kind switch
+        {
+            WeComErrorKind.SystemBusy => " WeCom is busy; the call will be retried.",
+            WeComErrorKind.TokenRejected => " The access token was rejected.",
+            WeComErrorKind.Throttled => " WeCom's rate limit was reached; back off and continue later.",
+            WeComErrorKind.InvalidSecret => " The app's secret (corpsecret) is wrong or was rotated: check the secret configured for this app.",
+            WeComErrorKind.InvalidCorpId => " The corpid is wrong: check the CorpId setting of this app.",
+            WeComErrorKind.IpNotTrusted => " This machine's outbound IP is not in the WeCom app's trusted IPs (企业可信IP): add the app's egress IP "
+                + "in the WeCom admin console under the app's 开发者接口 > 企业可信IP; retrying cannot help.",
+            _ => "",
+        };
+        return new WeComException(api, errCode, errMsg, kind, $"WeCom {api} failed: errcode {errCode}, errmsg '{errMsg}'.{advice}");
+    }
+
+    public static WeComException Transport(string api, string problem, Exception? inner = null) =>
+        new(api, null, null, WeComErrorKind.Transport, $"WeCom {api} failed: {problem}", inner);
+}

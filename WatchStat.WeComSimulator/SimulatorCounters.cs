@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
+
+namespace WatchStat.WeComSimulator;
+
+/// <summary>Thread-safe call, token and error counters. <see cref="Reset"/> racing with calls may lose those calls' counts.</summary>
+public sealed class SimulatorCounters
+{
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _calls = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Api, string CorpId), StrongBox<long>> _callsByApp = new();
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _tokensByApp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<int, StrongBox<long>> _errors = new();
+    private long _tokensIssued;
+
+    internal SimulatorCounters()
+    {
+    }
+
+    /// <summary>Successful gettoken answers.</summary>
+    public long TokensIssued => Interlocked.Read(ref _tokensIssued);
+
+    /// <summary>Every HTTP call to <paramref name="api"/> ("gettoken", "living/get_watch_stat", ...), any result.</summary>
+    public long Calls(string api) => Read(_calls, api);
+
+    /// <summary>Calls to <paramref name="api"/> made with a token of <paramref name="corpId"/> (or, for gettoken, asking for that corpid).</summary>
+    public long Calls(string api, string corpId) => Read(_callsByApp, (api, corpId));
+
+    /// <summary>Successful gettoken answers for <paramref name="corpId"/>.</summary>
+    public long TokensIssuedFor(string corpId) => Read(_tokensByApp, corpId);
+
+    /// <summary>Answers with the non-zero <paramref name="errcode"/>.</summary>
+    public long Errors(int errcode) => Read(_errors, errcode);
+
+    /// <summary>Sets every counter back to zero.</summary>
+    public void Reset()
+    {
+        _calls.Clear();
+        _callsByApp.Clear();
+        _tokensByApp.Clear();
+        _errors.Clear();
+        Interlocked.Exchange(ref _tokensIssued, 0);
+    }
+
+    internal void RecordCall(string api) => Increment(_calls, api);
+
+    internal void RecordAppCall(string api, string corpId) => Increment(_callsByApp, (api, corpId));
+
+    internal void RecordToken(string corpId)
+    {
+        Interlocked.Increment(ref _tokensIssued);
+        Increment(_tokensByApp, corpId);
+    }
+
+    internal void RecordError(int errcode)
+    {
+        if (errcode != 0)
+        {
+            Increment(_errors, errcode);
+        }
+    }
+
+    internal IEnumerable<KeyValuePair<string, long>> CallsSnapshot() => Snapshot(_calls);
+
+    internal IEnumerable<KeyValuePair<(string Api, string CorpId), long>> CallsByAppSnapshot() => Snapshot(_callsByApp);
+
+    internal IEnumerable<KeyValuePair<string, long>> TokensByAppSnapshot() => Snapshot(_tokensByApp);
+
+    internal IEnumerable<KeyValuePair<int, long>> ErrorsSnapshot() => Snapshot(_errors);
+
+    private static long Read<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> map, TKey key)
+        where TKey : notnull =>
+        map.TryGetValue(key, out var box) ? Interlocked.Read(ref box.Value) : 0;
+
+    private static void Increment<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> map, TKey key)
+        where TKey : notnull =>
+        Interlocked.Increment(ref map.GetOrAdd(key, static _ => new StrongBox<long>()).Value);
+
+    private static List<KeyValuePair<TKey, long>> Snapshot<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> map)
+        where TKey : notnull =>
+        map.Select(kv => KeyValuePair.Create(kv.Key, Interlocked.Read(ref kv.Value.Value))).ToList();
+}

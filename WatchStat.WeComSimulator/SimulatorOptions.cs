@@ -1,0 +1,80 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace WatchStat.WeComSimulator;
+
+/// <summary>
+/// Settings of the simulator. Bound from the configuration section "Simulator" by Program.cs.
+/// <see cref="LatencyMilliseconds"/>, <see cref="TokenLifetimeSeconds"/> and <see cref="PageSize"/> may be changed
+/// while the simulator runs (through <see cref="SimulatorState.Options"/> or <c>PUT /sim/settings</c>);
+/// apps and lives are changed at run time through <see cref="SimulatorState.SetSecret"/> and <see cref="SimulatorState.AddLive"/>.
+/// </summary>
+public sealed class SimulatorOptions
+{
+    /// <summary>The default app: corpid "ww-sim-corp", secret "sim-secret-0123456789abcdef".</summary>
+    public const string DefaultCorpId = "ww-sim-corp";
+
+    /// <summary>Secret of the default app.</summary>
+    public const string DefaultSecret = "sim-secret-0123456789abcdef";
+
+    /// <summary>Apps (corpid + secret) that gettoken accepts.</summary>
+    [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding; part of the agreed API.")]
+    [SuppressMessage("Design", "CA1002:Do not expose generic lists", Justification = "Part of the agreed API.")]
+    public List<SimulatedApp> Apps { get; set; } = [new SimulatedApp { CorpId = DefaultCorpId, Secret = DefaultSecret }];
+
+    /// <summary>expires_in of new tokens, in seconds.</summary>
+    public int TokenLifetimeSeconds { get; set; } = 7200;
+
+    /// <summary>Viewers per get_watch_stat page (members and externals together).</summary>
+    public int PageSize { get; set; } = 100;
+
+    /// <summary>Added (real <see cref="Task.Delay(int)"/>) to every WeCom API answer.</summary>
+    public int LatencyMilliseconds { get; set; }
+
+    /// <summary>Explicitly registered lives by livingid (read when <see cref="SimulatorState"/> is created).</summary>
+    [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding; part of the agreed API.")]
+    public Dictionary<string, LiveSpec> Lives { get; set; } = new(StringComparer.Ordinal);
+}
+
+/// <summary>One WeCom app: corpid and its secret.</summary>
+public sealed class SimulatedApp
+{
+    /// <summary>The corpid.</summary>
+    public string CorpId { get; set; } = "";
+
+    /// <summary>The app secret (corpsecret).</summary>
+    public string Secret { get; set; } = "";
+}
+
+/// <summary>Shape and quirks of one simulated live.</summary>
+public sealed record LiveSpec
+{
+    /// <summary>Number of enterprise members who watched.</summary>
+    public int Members { get; init; }
+
+    /// <summary>Number of external viewers who watched.</summary>
+    public int Externals { get; init; }
+
+    /// <summary>Overrides <see cref="SimulatorOptions.PageSize"/> for this live.</summary>
+    public int? PageSize { get; init; }
+
+    /// <summary>watch_time is in 0..DurationSeconds.</summary>
+    public int DurationSeconds { get; init; } = 3600;
+
+    /// <summary>Share of viewers that carry an invitor field.</summary>
+    public double InvitorShare { get; init; } = 0.3;
+
+    /// <summary>Each page lists its first viewer twice.</summary>
+    public bool RepeatWithinPage { get; init; }
+
+    /// <summary>Each page after the first also lists the first viewer of the previous (data) page again.</summary>
+    public bool RepeatAcrossPages { get; init; }
+
+    /// <summary>0 = never; n &gt;= 2: pages n, 2n, ... (1-based, counting every call) come back empty with ending 0 and a new next_key at the same position. 1 is rejected (the live would never end).</summary>
+    public int EmptyPageEvery { get; init; }
+
+    /// <summary>0 = never; n &gt; 0: from page n on (1-based), the answer has ending 0, no viewers, and the next_key it was called with.</summary>
+    public int StuckAtPage { get; init; }
+
+    /// <summary>About 1 in 40 ids contains one of '/', '\\', '#', '?', '%', ' ', '\u0001', '\u007f'.</summary>
+    public bool OddIds { get; init; }
+}

@@ -1,0 +1,346 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace WatchStat.WeComSimulator;
+
+/// <summary>A WeCom answer with a non-zero errcode.</summary>
+internal sealed record WeComError(int Code, string Message)
+{
+    public static readonly WeComError InvalidCredential = new(40001, "invalid credential");
+    public static readonly WeComError InvalidCorpId = new(40013, "invalid corpid");
+    public static readonly WeComError InvalidAccessToken = new(40014, "invalid access_token");
+    public static readonly WeComError InvalidLivingId = new(40058, "invalid livingid");
+    public static readonly WeComError InvalidNextKey = new(40058, "invalid next_key");
+    public static readonly WeComError AccessTokenMissing = new(41001, "access_token missing");
+    public static readonly WeComError CorpIdMissing = new(41002, "corpid missing");
+    public static readonly WeComError CorpSecretMissing = new(41004, "corpsecret missing");
+    public static readonly WeComError AccessTokenExpired = new(42001, "access_token expired, more info at https://open.work.weixin.qq.com/devtool/query?e=42001");
+    public static readonly WeComError DataFormatError = new(47001, "data format error");
+}
+
+/// <summary>One call to a WeCom API, as it goes through <see cref="WeComApi"/>'s pipeline.</summary>
+internal sealed class ApiCall(HttpContext context, SimulatorState state, string api)
+{
+    public HttpContext Context { get; } = context;
+
+    public SimulatorState State { get; } = state;
+
+    /// <summary>"gettoken", "living/get_watch_stat", ...</summary>
+    public string Api { get; } = api;
+
+    /// <summary>corpid of the access token used (set by the pipeline for token-protected APIs, also when the token has expired).</summary>
+    public string? CorpId { get; set; }
+}
+
+/// <summary>The WeCom-shaped endpoints under /cgi-bin/ and the pipeline every one of them goes through.</summary>
+internal static class WeComApi
+{
+    public const string GetTokenApi = "gettoken";
+    public const string GetWatchStatApi = "living/get_watch_stat";
+
+    private const string JsonContentType = "application/json; charset=utf-8";
+
+    private static readonly JsonEncodedText ErrCode = JsonEncodedText.Encode("errcode");
+    private static readonly JsonEncodedText ErrMsg = JsonEncodedText.Encode("errmsg");
+    private static readonly JsonEncodedText Ok = JsonEncodedText.Encode("ok");
+    private static readonly JsonEncodedText AccessToken = JsonEncodedText.Encode("access_token");
+    private static readonly JsonEncodedText ExpiresIn = JsonEncodedText.Encode("expires_in");
+    private static readonly JsonEncodedText Ending = JsonEncodedText.Encode("ending");
+    private static readonly JsonEncodedText NextKeyName = JsonEncodedText.Encode("next_key");
+    private static readonly JsonEncodedText StatInfo = JsonEncodedText.Encode("stat_info");
+    private static readonly JsonEncodedText Users = JsonEncodedText.Encode("users");
+    private static readonly JsonEncodedText ExternalUsers = JsonEncodedText.Encode("external_users");
+    private static readonly JsonEncodedText UserId = JsonEncodedText.Encode("userid");
+    private static readonly JsonEncodedText ExternalUserId = JsonEncodedText.Encode("external_userid");
+    private static readonly JsonEncodedText TypeName = JsonEncodedText.Encode("type");
+    private static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText WatchTime = JsonEncodedText.Encode("watch_time");
+    private static readonly JsonEncodedText IsComment = JsonEncodedText.Encode("is_comment");
+    private static readonly JsonEncodedText IsMic = JsonEncodedText.Encode("is_mic");
+    private static readonly JsonEncodedText InvitorUserId = JsonEncodedText.Encode("invitor_userid");
+    private static readonly JsonEncodedText InvitorExternalUserId = JsonEncodedText.Encode("invitor_external_userid");
+
+    public static void Map(WebApplication app, SimulatorState state)
+    {
+        MapApi(app, state, HttpMethods.Get, GetTokenApi, requiresToken: false, GetTokenAsync);
+        MapApi(app, state, HttpMethods.Post, GetWatchStatApi, requiresToken: true, GetWatchStatAsync);
+
+        // Discovery APIs (to be added): map them here so they get the same pipeline (counting, latency, fault hook,
+        // access_token check), e.g.
+        //   MapApi(app, state, HttpMethods.Post, "living/get_user_all_livingid", requiresToken: true, GetUserAllLivingIdAsync);
+        //   MapApi(app, state, HttpMethods.Get, "living/get_living_info", requiresToken: true, GetLivingInfoAsync);
+        // and answer through WriteErrorAsync / WriteAsync below.
+    }
+
+    /// <summary>Maps /cgi-bin/{api} through the pipeline.</summary>
+    private static void MapApi(WebApplication app, SimulatorState state, string method, string api, bool requiresToken, Func<ApiCall, Task> handler)
+    {
+        RequestDelegate endpoint = context => RunAsync(new ApiCall(context, state, api), requiresToken, handler);
+        app.MapMethods("/cgi-bin/" + api, [method], endpoint);
+    }
+
+    /// <summary>
+    /// The pipeline of every WeCom API call: count the call, wait the configured latency, resolve the access_token
+    /// (count per app), ask the fault-injection hook, answer token errors, then run the API's handler.
+    /// </summary>
+    private static async Task RunAsync(ApiCall call, bool requiresToken, Func<ApiCall, Task> handler)
+    {
+        var context = call.Context;
+        call.State.Counters.RecordCall(call.Api);
+        int latency = call.State.Options.LatencyMilliseconds;
+        if (latency > 0)
+        {
+            try
+            {
+                await Task.Delay(latency, context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+
+        WeComError? tokenError = null;
+        if (requiresToken)
+        {
+            string? token = context.Request.Query["access_token"];
+            if (string.IsNullOrEmpty(token))
+            {
+                tokenError = WeComError.AccessTokenMissing;
+            }
+            else
+            {
+                var check = call.State.CheckToken(token, out string? corpId);
+                call.CorpId = corpId;
+                tokenError = check switch
+                {
+                    TokenCheck.Unknown => WeComError.InvalidAccessToken,
+                    TokenCheck.Expired => WeComError.AccessTokenExpired,
+                    _ => null,
+                };
+                if (corpId is not null)
+                {
+                    call.State.Counters.RecordAppCall(call.Api, corpId);
+                }
+            }
+        }
+
+        var fault = InjectFault(call);
+        if (fault is not null || tokenError is not null)
+        {
+            await WriteErrorAsync(call, fault ?? tokenError!).ConfigureAwait(false);
+            return;
+        }
+
+        await handler(call).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// FAULT-INJECTION HOOK. Return an error to answer it instead of running the API (e.g. -1 "system busy",
+    /// 45009 frequency limit, 45033 concurrency, 60020 IP not trusted), based on call.Api, call.CorpId and state
+    /// to be added to <see cref="SimulatorState"/>. Today nothing is injected.
+    /// </summary>
+    private static WeComError? InjectFault(ApiCall call)
+    {
+        _ = call;
+        return null;
+    }
+
+    private static Task GetTokenAsync(ApiCall call)
+    {
+        var query = call.Context.Request.Query;
+        string? corpId = query["corpid"];
+        string? secret = query["corpsecret"];
+        if (string.IsNullOrEmpty(corpId))
+        {
+            return WriteErrorAsync(call, WeComError.CorpIdMissing);
+        }
+
+        call.CorpId = corpId;
+        call.State.Counters.RecordAppCall(call.Api, corpId);
+        if (string.IsNullOrEmpty(secret))
+        {
+            return WriteErrorAsync(call, WeComError.CorpSecretMissing);
+        }
+
+        switch (call.State.CheckApp(corpId, secret))
+        {
+            case AppCheck.UnknownCorpId:
+                return WriteErrorAsync(call, WeComError.InvalidCorpId);
+            case AppCheck.WrongSecret:
+                return WriteErrorAsync(call, WeComError.InvalidCredential);
+        }
+
+        var (token, expiresIn) = call.State.IssueToken(corpId);
+        return WriteAsync(call.Context, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber(ErrCode, 0);
+            writer.WriteString(ErrMsg, Ok);
+            writer.WriteString(AccessToken, token);
+            writer.WriteNumber(ExpiresIn, expiresIn);
+            writer.WriteEndObject();
+        });
+    }
+
+    private static async Task GetWatchStatAsync(ApiCall call)
+    {
+        string? livingId;
+        string? nextKey;
+        try
+        {
+            using var body = await JsonDocument.ParseAsync(call.Context.Request.Body, default, call.Context.RequestAborted).ConfigureAwait(false);
+            if (body.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                await WriteErrorAsync(call, WeComError.DataFormatError).ConfigureAwait(false);
+                return;
+            }
+
+            livingId = body.RootElement.TryGetProperty("livingid", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString() : null;
+            nextKey = body.RootElement.TryGetProperty("next_key", out var k)
+                ? k.ValueKind switch
+                {
+                    JsonValueKind.String => k.GetString(),
+                    JsonValueKind.Number => k.GetRawText(), // older SDKs send next_key as a number: 0 still means start
+                    JsonValueKind.Null => null,
+                    _ => "\u0000not a key",
+                }
+                : null;
+        }
+        catch (JsonException)
+        {
+            await WriteErrorAsync(call, WeComError.DataFormatError).ConfigureAwait(false);
+            return;
+        }
+        catch (OperationCanceledException) when (call.Context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var live = string.IsNullOrEmpty(livingId) ? null : call.State.FindLive(livingId);
+        if (live is null)
+        {
+            await WriteErrorAsync(call, WeComError.InvalidLivingId).ConfigureAwait(false);
+            return;
+        }
+
+        PageCursor cursor;
+        if (NextKey.IsStart(nextKey))
+        {
+            cursor = PageCursor.Start;
+        }
+        else if (!NextKey.TryDecode(live, nextKey!, out cursor))
+        {
+            await WriteErrorAsync(call, WeComError.InvalidNextKey).ConfigureAwait(false);
+            return;
+        }
+
+        int pageSize = Math.Max(1, live.Spec.PageSize ?? call.State.Options.PageSize);
+        var plan = live.PlanPage(cursor, pageSize);
+        string answerKey = plan.Kind == PageKind.Stuck ? nextKey ?? "0" : NextKey.Encode(live, plan.Next);
+        await WriteAsync(call.Context, writer => WriteWatchStat(writer, live, plan, answerKey)).ConfigureAwait(false);
+    }
+
+    private static void WriteWatchStat(Utf8JsonWriter writer, SimulatedLive live, PagePlan plan, string nextKey)
+    {
+        writer.WriteStartObject();
+        writer.WriteNumber(ErrCode, 0);
+        writer.WriteString(ErrMsg, Ok);
+        writer.WriteNumber(Ending, plan.Ending ? 1 : 0);
+        RawJson.WriteString(writer, NextKeyName, nextKey);
+        writer.WriteStartObject(StatInfo);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            bool members = pass == 0;
+            writer.WriteStartArray(members ? Users : ExternalUsers);
+            if (plan.RepeatAcrossPosition >= 0 && live.IsMemberAt(plan.RepeatAcrossPosition) == members)
+            {
+                WriteViewer(writer, live.ViewerAt(plan.RepeatAcrossPosition));
+            }
+
+            for (int position = plan.Start; position < plan.End; position++)
+            {
+                if (live.IsMemberAt(position) == members)
+                {
+                    WriteViewer(writer, live.ViewerAt(position));
+                }
+            }
+
+            if (plan.RepeatWithinPosition >= 0 && live.IsMemberAt(plan.RepeatWithinPosition) == members)
+            {
+                WriteViewer(writer, live.ViewerAt(plan.RepeatWithinPosition));
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    private static void WriteViewer(Utf8JsonWriter writer, SimulatedViewer viewer)
+    {
+        writer.WriteStartObject();
+        if (viewer.IsMember)
+        {
+            RawJson.WriteString(writer, UserId, viewer.Id);
+        }
+        else
+        {
+            RawJson.WriteString(writer, ExternalUserId, viewer.Id);
+            writer.WriteNumber(TypeName, viewer.Type);
+            RawJson.WriteString(writer, Name, viewer.Name ?? "");
+        }
+
+        writer.WriteNumber(WatchTime, viewer.WatchTime);
+        writer.WriteNumber(IsComment, viewer.IsComment);
+        writer.WriteNumber(IsMic, viewer.IsMic);
+        if (viewer.InvitorUserId is not null)
+        {
+            RawJson.WriteString(writer, InvitorUserId, viewer.InvitorUserId);
+        }
+
+        if (viewer.InvitorExternalUserId is not null)
+        {
+            RawJson.WriteString(writer, InvitorExternalUserId, viewer.InvitorExternalUserId);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>Answers {"errcode":code,"errmsg":message} (HTTP 200) and counts the error.</summary>
+    internal static Task WriteErrorAsync(ApiCall call, WeComError error)
+    {
+        call.State.Counters.RecordError(error.Code);
+        return WriteAsync(call.Context, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber(ErrCode, error.Code);
+            RawJson.WriteString(writer, ErrMsg, error.Message);
+            writer.WriteEndObject();
+        });
+    }
+
+    /// <summary>Answers HTTP 200, application/json; charset=utf-8, with a Content-Length.</summary>
+    internal static async Task WriteAsync(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status200OK;
+        response.ContentType = JsonContentType;
+        response.ContentLength = buffer.WrittenCount;
+        try
+        {
+            await response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
+    }
+}
