@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using WatchStat.Harvest;
 using WatchStat.Storage;
 using WatchStat.WeCom;
 
@@ -12,7 +13,14 @@ public static class WatchStatServiceCollectionExtensions
     public static IServiceCollection AddWatchStat(this IServiceCollection services)
     {
         services.AddWeCom();
+        services.AddOptions<HarvestOptions>()
+            .BindConfiguration(HarvestOptions.Section)
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
         services.TryAddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
+        services.TryAddSingleton<HarvestStore>();
+        services.TryAddSingleton<HarvestRuns>();
+        services.TryAddTransient<HarvestStep>();
         return services;
     }
 }

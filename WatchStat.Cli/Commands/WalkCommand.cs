@@ -1,4 +1,3 @@
-using System.ComponentModel;
 using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -7,19 +6,9 @@ using WatchStat.WeCom;
 namespace WatchStat.Cli.Commands;
 
 /// <summary><c>watchstat walk &lt;livingid&gt;</c>: pages through get_watch_stat and prints what WeCom answered.</summary>
-public sealed class WalkCommand : AsyncCommand<WalkCommand.Settings>
+public sealed class WalkCommand : AsyncCommand<LivingIdSettings>
 {
-    public sealed class Settings : CommandSettings
-    {
-        [CommandArgument(0, "<livingid>")]
-        [Description("The live's id (livingid).")]
-        public string LivingId { get; init; } = "";
-
-        public override ValidationResult Validate() =>
-            string.IsNullOrWhiteSpace(LivingId) ? ValidationResult.Error("livingid must not be empty") : ValidationResult.Success();
-    }
-
-    public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, LivingIdSettings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
         var client = host.Services.GetRequiredService<WeComClient>();

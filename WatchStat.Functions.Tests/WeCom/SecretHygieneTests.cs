@@ -22,7 +22,7 @@ public sealed class SecretHygieneTests : IAsyncLifetime
     public async Task No_log_line_of_a_real_walk_carries_the_token_or_the_secret()
     {
         var seen = new RecordingHandler();
-        await using var host = WeComTestHost.Create(_simulator,
+        await using var host = AppHost.Create(_simulator,
             configure: services => services.AddHttpClient<WeComClient>().AddHttpMessageHandler(() => seen));
         var secret = _simulator.State.Options.Apps[0].Secret;
 

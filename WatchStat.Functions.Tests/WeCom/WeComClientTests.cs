@@ -17,7 +17,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task A_multi_page_walk_returns_every_viewer_with_every_field()
     {
-        await using var host = WeComTestHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator);
         const string livingId = "lv-walk-250m170x";
         var live = _simulator.State.FindLive(livingId)!;
 
@@ -37,7 +37,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     {
         const string livingId = "lv-empty-pages";
         _simulator.State.AddLive(livingId, new LiveSpec { Members = 120, Externals = 80, EmptyPageEvery = 2 });
-        await using var host = WeComTestHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator);
         var live = _simulator.State.FindLive(livingId)!;
 
         var (viewers, pages) = await WalkAsync(host, livingId);
@@ -52,7 +52,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         // One clock for both sides: the simulator issues 60 s tokens, the client renews 6 s before expiry.
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         await using var simulator = await SimulatorHost.StartAsync(new SimulatorOptions { TokenLifetimeSeconds = 60 }, time);
-        await using var host = WeComTestHost.Create(simulator, time);
+        await using var host = AppHost.Create(simulator, time);
         const string livingId = "lv-renew-900m100x";
 
         var pages = 0;
@@ -83,7 +83,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task A_revoked_token_is_fetched_again_and_the_call_retried_once()
     {
-        await using var host = WeComTestHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator);
         await host.Client.GetWatchStatAsync(host.App, "lv-revoke-10m10x", "0", default);
         _simulator.State.RevokeAllTokens();
         var counters = _simulator.State.Counters;
@@ -103,7 +103,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         // The simulator's clock runs ahead of the client's, so WeCom expires a token the client still holds.
         var wecomTime = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         await using var simulator = await SimulatorHost.StartAsync(new SimulatorOptions(), wecomTime);
-        await using var host = WeComTestHost.Create(simulator);
+        await using var host = AppHost.Create(simulator);
         await host.Client.GetWatchStatAsync(host.App, "lv-expire-10m10x", "0", default);
         wecomTime.Advance(TimeSpan.FromHours(3));
 
@@ -121,7 +121,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         _simulator.State.Options.LatencyMilliseconds = 50; // keep the gettoken call in flight while the others arrive
         try
         {
-            await using var host = WeComTestHost.Create(_simulator);
+            await using var host = AppHost.Create(_simulator);
             var before = _simulator.State.Counters.Calls(WeComClient.GetTokenApi);
 
             var pages = await Task.WhenAll(Enumerable.Range(0, 50)
@@ -139,7 +139,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_corpid_is_a_configuration_error_that_is_not_retried()
     {
-        await using var host = WeComTestHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:CorpId"] = "ww-not-a-corp" });
+        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:CorpId"] = "ww-not-a-corp" });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
 
@@ -152,7 +152,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     public async Task A_wrong_secret_fails_with_40001_and_the_secret_is_not_in_the_message()
     {
         const string wrongSecret = "definitely-not-the-secret-4711";
-        await using var host = WeComTestHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:Secret"] = wrongSecret });
+        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:Secret"] = wrongSecret });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
 
@@ -163,7 +163,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_livingid_keeps_errcode_and_errmsg()
     {
-        await using var host = WeComTestHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator);
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "no-such-live", "0", default));
 
@@ -179,14 +179,14 @@ public sealed class WeComClientTests : IAsyncLifetime
         closed.Start();
         var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop();
-        await using var host = WeComTestHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:BaseUrl"] = $"http://127.0.0.1:{port}/" });
+        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:BaseUrl"] = $"http://127.0.0.1:{port}/" });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
 
         Assert.Equal((WeComErrorKind.Transport, true, (int?)null), (error.Kind, error.IsRetryable, error.ErrCode));
     }
 
-    private static async Task<(List<ViewerFields> Viewers, int Pages)> WalkAsync(WeComTestHost host, string livingId)
+    private static async Task<(List<ViewerFields> Viewers, int Pages)> WalkAsync(AppHost host, string livingId)
     {
         var byId = new Dictionary<(bool, string), ViewerFields>();
         var order = new List<(bool, string)>();

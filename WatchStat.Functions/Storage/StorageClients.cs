@@ -22,10 +22,16 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
     public TableServiceClient Tables { get; } = tables;
     public QueueServiceClient Queues { get; } = queues;
 
-    public static StorageClients FromConfiguration(IConfiguration configuration, string settingName = SettingName)
+    public static StorageClients FromConfiguration(
+        IConfiguration configuration,
+        string settingName = SettingName,
+        Action<TableClientOptions>? configureTables = null,
+        Action<QueueClientOptions>? configureQueues = null)
     {
         var tableOptions = new TableClientOptions();
         var queueOptions = new QueueClientOptions { MessageEncoding = MessageEncoding };
+        configureTables?.Invoke(tableOptions);
+        configureQueues?.Invoke(queueOptions);
 
         var connectionString = configuration[settingName];
         if (!string.IsNullOrWhiteSpace(connectionString))

@@ -11,18 +11,23 @@ namespace WatchStat.Tests.Infrastructure;
 /// The app's real service registration (<see cref="WatchStatServiceCollectionExtensions.AddWatchStat"/>) pointed at
 /// a simulator and, when given, Azurite; every log line of every category is captured.
 /// </summary>
-public sealed class WeComTestHost : IAsyncDisposable
+public sealed class AppHost : IAsyncDisposable
 {
     private readonly ServiceProvider _services;
 
-    private WeComTestHost(ServiceProvider services) => _services = services;
+    private AppHost(ServiceProvider services) => _services = services;
 
     public IServiceProvider Services => _services;
     public WeComClient Client => _services.GetRequiredService<WeComClient>();
     public WeComApp App => _services.GetRequiredService<WeComApps>().Default;
     public FakeLogCollector Logs => _services.GetFakeLogCollector();
 
-    public static WeComTestHost Create(
+    public T Get<T>() where T : notnull => _services.GetRequiredService<T>();
+
+    /// <summary>A function class, activated from the container as the worker activates it.</summary>
+    public T Activate<T>() => ActivatorUtilities.CreateInstance<T>(_services);
+
+    public static AppHost Create(
         RunningSimulator simulator,
         TimeProvider? time = null,
         string? storageConnectionString = null,
@@ -46,7 +51,7 @@ public sealed class WeComTestHost : IAsyncDisposable
         if (time is not null) services.AddSingleton(time);
         services.AddWatchStat();
         configure?.Invoke(services);
-        return new WeComTestHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
+        return new AppHost(services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true }));
     }
 
     public ValueTask DisposeAsync() => _services.DisposeAsync();

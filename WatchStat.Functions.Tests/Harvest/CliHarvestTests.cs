@@ -1,0 +1,98 @@
+using WatchStat.Storage;
+using WatchStat.Tests.Infrastructure;
+
+namespace WatchStat.Tests.Harvest;
+
+/// <summary><c>watchstat harvest</c> as a process: the same rows and checkpoint as the function path.</summary>
+public sealed class CliHarvestTests : PipelineTest
+{
+    private Dictionary<string, string> Environment => new()
+    {
+        ["WeCom__BaseUrl"] = Simulator.BaseUrl.ToString(),
+        ["WeCom__CorpId"] = Simulator.State.Options.Apps[0].CorpId,
+        ["WeCom__Secret"] = Simulator.State.Options.Apps[0].Secret,
+        ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+    };
+
+    [Fact]
+    public async Task The_CLI_harvest_writes_the_same_rows_as_the_function_path()
+    {
+        var livingId = NewLiveId("1800m1300x");
+        await PostHarvestAsync(livingId);
+        await NewDriver().DrainAsync();
+        var viaFunctions = RowAssertions.Content(await RowsAsync(livingId));
+
+        var result = await CliRunner.RunAsync(Environment, "harvest", livingId);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Output}{result.Error}");
+        var status = await StatusAsync(livingId);
+        Assert.Equal((HarvestStates.Completed, 31, 1800, 1300), (status.State, status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        var rows = await RowsAsync(livingId);
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, rows, status.RunId);
+        Assert.Equal(viaFunctions, RowAssertions.Content(rows));
+        Assert.Contains("3,100", result.Output);
+        Assert.Contains(ViewerRows.TableName, result.Output);
+    }
+
+    [Fact]
+    public async Task The_CLI_resumes_a_run_the_queue_left_unfinished()
+    {
+        var livingId = NewLiveId("1000m500x"); // 15 pages
+        await PostHarvestAsync(livingId);
+        var driver = NewDriver();
+        driver.Plan = m => m.Body.ToString().Contains("\"page\":6,", StringComparison.Ordinal) ? Delivery.CrashBeforeOutputs : Delivery.Normal;
+        var runId = (await StatusAsync(livingId)).RunId;
+        // Drive until page 5 is done, then abandon the queue (as if the app were stopped).
+        for (var i = 0; i < 5; i++)
+        {
+            var message = (await Queue.ReceiveMessageAsync()).Value;
+            var output = await Host.Activate<WatchStat.Functions.HarvestPageFunction>().Run(message, default);
+            foreach (var next in output) await Queue.SendMessageAsync(next);
+            await Queue.DeleteMessageAsync(message.MessageId, message.PopReceipt);
+        }
+        await Queue.ClearMessagesAsync();
+        Assert.Equal((HarvestStates.Running, 5), ((await StatusAsync(livingId)).State, (await StatusAsync(livingId)).PagesDone));
+
+        var result = await CliRunner.RunAsync(Environment, "harvest", livingId);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode}: {result.Output}{result.Error}");
+        var status = await StatusAsync(livingId);
+        Assert.Equal((HarvestStates.Completed, runId, 15), (status.State, status.RunId, status.PagesDone));
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, await RowsAsync(livingId), runId);
+        Assert.Equal(15, WeCom.Calls(WatchStat.WeCom.WeComClient.GetWatchStatApi));
+    }
+
+    [Fact]
+    public async Task A_failed_run_exits_1_with_errcode_and_errmsg()
+    {
+        var result = await CliRunner.RunAsync(Environment, "harvest", NewLiveId("unknown"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("40058", result.Output);
+        Assert.Contains("invalid livingid", result.Output);
+    }
+
+    [Theory]
+    [InlineData("harvest")]
+    [InlineData("harvest", "lv with space")]
+    [InlineData("no-such-command")]
+    public async Task Usage_errors_exit_2(params string[] args)
+    {
+        var result = await CliRunner.RunAsync(Environment, args);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("error", result.Output + result.Error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public async Task A_missing_setting_exits_2_naming_it()
+    {
+        var environment = Environment;
+        environment.Remove("WeCom__Secret");
+
+        var result = await CliRunner.RunAsync(environment, "harvest", "lv-cli-1m1x");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("WeCom:Secret", result.Output);
+    }
+}

@@ -1,0 +1,89 @@
+using Azure.Core;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using WatchStat.Functions;
+using WatchStat.Harvest;
+using WatchStat.Storage;
+using WatchStat.WeComSimulator;
+
+namespace WatchStat.Tests.Infrastructure;
+
+/// <summary>
+/// Base of the tests that drive the app end to end: the WeCom simulator over real HTTP, real Azurite tables and
+/// queues, the app's own service registration, and a storage fault policy at the transport edge.
+/// </summary>
+[Collection(SharedStorage.Name)]
+public abstract class PipelineTest : IAsyncLifetime
+{
+    protected RunningSimulator Simulator { get; private set; } = null!;
+    protected Azurite Azurite { get; private set; } = null!;
+    protected AppHost Host { get; private set; } = null!;
+    protected StorageFaults Faults { get; } = new();
+    protected QueueClient Queue { get; private set; } = null!;
+    protected QueueClient Poison { get; private set; } = null!;
+    protected HarvestStore Store => Host.Get<HarvestStore>();
+    protected SimulatorCounters WeCom => Simulator.State.Counters;
+
+    protected virtual SimulatorOptions SimulatorOptions => new();
+    protected virtual TimeProvider? Time => null;
+    protected virtual IDictionary<string, string?>? Settings => null;
+
+    public virtual async Task InitializeAsync()
+    {
+        Azurite = await Azurite.SharedAsync();
+        Simulator = await SimulatorHost.StartAsync(SimulatorOptions, Time);
+        var storage = StorageClients.FromConfiguration(
+            new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = Azurite.ConnectionString }).Build(),
+            configureTables: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall),
+            configureQueues: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall));
+        Host = AppHost.Create(Simulator, Time, Azurite.ConnectionString, Settings, services => services.AddSingleton(storage));
+
+        Queue = storage.Queues.GetQueueClient(HarvestPageMessage.QueueName);
+        Poison = storage.Queues.GetQueueClient(HarvestPageMessage.QueueName + "-poison");
+        foreach (var queue in new[] { Queue, Poison })
+        {
+            await queue.CreateIfNotExistsAsync();
+            await queue.ClearMessagesAsync();
+        }
+        await Store.EnsureCreatedAsync();
+    }
+
+    public virtual async Task DisposeAsync()
+    {
+        await Host.DisposeAsync();
+        await Simulator.DisposeAsync();
+    }
+
+    /// <summary>
+    /// A livingid no other test uses (tables outlive a test): <c>lv-{random}-{shape}</c>, where a shape such as
+    /// <c>1800m1300x</c> gives the simulator's live its members and external viewers.
+    /// </summary>
+    protected static string NewLiveId(string shape = "") => $"lv-{Guid.NewGuid().ToString("N")[..8]}-{shape}";
+
+    protected QueueDriver NewDriver() => new(Queue, Poison, Host.Activate<HarvestPageFunction>());
+
+    /// <summary>POST /api/harvests as the host runs it: the function, then its queue output sent to the queue.</summary>
+    protected async Task<HttpAnswer> PostRawAsync(string body, string? contentType = "application/json", string? query = null)
+    {
+        var output = await Host.Activate<StartHarvestFunction>().Run(HttpCall.Request("POST", body, contentType, query), default);
+        foreach (var message in output.Messages) await Queue.SendMessageAsync(message);
+        return await HttpCall.RenderAsync(output.Result);
+    }
+
+    protected Task<HttpAnswer> PostHarvestAsync(string livingId, bool force = false) =>
+        PostRawAsync(System.Text.Json.JsonSerializer.Serialize(new { livingid = livingId }), query: force ? "?force=true" : null);
+
+    protected async Task<HarvestRecord> StatusAsync(string livingId) =>
+        await Store.GetAsync(livingId, default) ?? throw new Xunit.Sdk.XunitException($"no status row for {livingId}");
+
+    protected async Task<List<TableEntity>> RowsAsync(string livingId)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in Store.ReadRowsAsync(livingId, default)) rows.Add(row);
+        return rows;
+    }
+
+    protected async Task<int> QueueLengthAsync() => (await Queue.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+}

@@ -1,0 +1,23 @@
+using Microsoft.AspNetCore.Mvc;
+
+namespace WatchStat.Functions;
+
+public static class HarvestRoutes
+{
+    public static string StatusPath(string livingId) => "/api/harvests/" + Uri.EscapeDataString(livingId);
+}
+
+/// <summary>RFC 9457 problem answers (<c>application/problem+json</c>).</summary>
+public static class Problems
+{
+    public static IActionResult BadRequest(string detail) => Problem(400, "The request is not valid.", detail);
+
+    public static IActionResult NotFound(string detail) => Problem(404, "Not found.", detail);
+
+    private static ObjectResult Problem(int status, string title, string detail) =>
+        new(new ProblemDetails { Status = status, Title = title, Detail = detail })
+        {
+            StatusCode = status,
+            ContentTypes = { "application/problem+json" },
+        };
+}

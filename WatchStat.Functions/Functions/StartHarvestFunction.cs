@@ -1,0 +1,88 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Azure.Functions.Worker;
+using Microsoft.Net.Http.Headers;
+using WatchStat.Harvest;
+
+namespace WatchStat.Functions;
+
+/// <summary>
+/// <c>POST /api/harvests</c> with <c>{"livingid": "..."}</c>: starts harvesting a live (202 Accepted), or returns the
+/// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
+/// and changes nothing. The first page leaves through the queue output binding.
+/// </summary>
+public sealed class StartHarvestFunction(HarvestRuns runs)
+{
+    public const int MaxBodyBytes = 16 * 1024;
+
+    [Function(nameof(StartHarvestFunction))]
+    public async Task<StartHarvestOutput> Run(
+        [HttpTrigger(AuthorizationLevel.Function, "post", Route = "harvests")] HttpRequest request,
+        CancellationToken cancellationToken)
+    {
+        var (livingId, force, problem) = await ReadAsync(request, cancellationToken);
+        if (problem is not null) return new StartHarvestOutput { Result = problem };
+
+        var start = await runs.StartAsync(livingId!, force, cancellationToken);
+        var location = HarvestRoutes.StatusPath(livingId!);
+        return new StartHarvestOutput
+        {
+            Result = new AcceptedResult(location, new StartHarvestResponse(start.Created, HarvestStatusView.From(start.Status))),
+            Messages = start.FirstPage is { } first ? [first.ToJson()] : [],
+        };
+    }
+
+    private static async Task<(string? LivingId, bool Force, IActionResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    {
+        var force = false;
+        if (request.Query.TryGetValue("force", out var forceValues) && !bool.TryParse(forceValues.ToString(), out force))
+            return (null, false, Problems.BadRequest("force must be true or false."));
+
+        if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
+            || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
+            return (null, false, Problems.BadRequest($"Content-Type must be application/json; it was '{request.ContentType}'."));
+        if (request.ContentLength > MaxBodyBytes)
+            return (null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
+
+        var body = new byte[MaxBodyBytes + 1];
+        var length = 0;
+        int read;
+        while (length < body.Length && (read = await request.Body.ReadAsync(body.AsMemory(length), cancellationToken)) > 0) length += read;
+        if (length > MaxBodyBytes) return (null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.AsMemory(0, length));
+        }
+        catch (JsonException ex)
+        {
+            return (null, false, Problems.BadRequest($"The body is not valid JSON: {ex.Message}"));
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                return (null, false, Problems.BadRequest("The body must be a JSON object such as {\"livingid\": \"...\"}."));
+            if (!document.RootElement.TryGetProperty("livingid", out var idElement))
+                return (null, false, Problems.BadRequest("livingid is required: send {\"livingid\": \"...\"}."));
+            if (idElement.ValueKind != JsonValueKind.String)
+                return (null, false, Problems.BadRequest("livingid must be a string."));
+            var livingId = idElement.GetString();
+            if (LivingIdRules.Check(livingId) is { } wrong) return (null, false, Problems.BadRequest(wrong));
+            return (livingId, force, null);
+        }
+    }
+}
+
+/// <summary>The HTTP answer and, when a page must be fetched, the message the host puts on the queue.</summary>
+public sealed class StartHarvestOutput
+{
+    [HttpResult]
+    public required IActionResult Result { get; init; }
+
+    [QueueOutput(HarvestPageMessage.QueueName)]
+    public string[] Messages { get; init; } = [];
+}
+
+public sealed record StartHarvestResponse(bool Created, HarvestStatusView Harvest);

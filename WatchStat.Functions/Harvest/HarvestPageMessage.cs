@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace WatchStat.Harvest;
+
+/// <summary>
+/// The <c>harvest-pages</c> queue message: fetch page <see cref="Page"/> (1-based) of run <see cref="RunId"/>
+/// of a live, with <see cref="NextKey"/> as cursor. One JSON encoding, base64 on the queue (see StorageClients).
+/// </summary>
+public sealed record HarvestPageMessage(
+    [property: JsonPropertyName("livingid")] string LivingId,
+    [property: JsonPropertyName("run")] string RunId,
+    [property: JsonPropertyName("page")] int Page,
+    [property: JsonPropertyName("next_key")] string NextKey)
+{
+    public const string QueueName = "harvest-pages";
+
+    public string ToJson() => JsonSerializer.Serialize(this, HarvestJsonContext.Default.HarvestPageMessage);
+
+    /// <summary>Reads a message body; a body that is not one of ours is a <see cref="FormatException"/>.</summary>
+    public static HarvestPageMessage Parse(string json)
+    {
+        HarvestPageMessage? message;
+        try
+        {
+            message = JsonSerializer.Deserialize(json, HarvestJsonContext.Default.HarvestPageMessage);
+        }
+        catch (JsonException ex)
+        {
+            throw new FormatException($"A {QueueName} message is not valid JSON: {ex.Message}", ex);
+        }
+        if (message is null || string.IsNullOrEmpty(message.LivingId) || string.IsNullOrEmpty(message.RunId) || message.Page < 1 || message.NextKey is null)
+            throw new FormatException($"A {QueueName} message lacks livingid, run, page (from 1) or next_key.");
+        return message;
+    }
+}
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(HarvestPageMessage))]
+public sealed partial class HarvestJsonContext : JsonSerializerContext;

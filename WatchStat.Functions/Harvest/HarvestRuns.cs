@@ -1,0 +1,54 @@
+using System.Globalization;
+using WatchStat.Storage;
+
+namespace WatchStat.Harvest;
+
+/// <summary>What starting a harvest did: the live's status row, and the first page's message when one must be sent.</summary>
+public sealed record HarvestStart(HarvestRecord Status, HarvestPageMessage? FirstPage, bool Created);
+
+/// <summary>Starts harvest runs; the HTTP function, the CLI and the nightly harvest all start them here.</summary>
+public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
+{
+    /// <summary>
+    /// Starts a run for a live, unless one is already queued or running (then that one is returned as it is,
+    /// so a live never gets a second chain) or <paramref name="force"/> is set. A run that is still queued gets
+    /// its first page's message again: if the first send was lost nothing else would move it, and a duplicate of
+    /// it is a no-op for the page step.
+    /// </summary>
+    public async Task<HarvestStart> StartAsync(string livingId, bool force, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var existing = await store.GetAsync(livingId, cancellationToken);
+            if (existing is not null && HarvestStates.IsActive(existing.State) && !force)
+            {
+                var again = existing.State == HarvestStates.Queued ? FirstPageOf(existing) : null;
+                return new HarvestStart(existing, again, Created: false);
+            }
+
+            var record = HarvestRecord.NewRun(livingId, NewRunId(), time.GetUtcNow());
+            bool written;
+            if (existing is null)
+            {
+                written = await store.TryAddAsync(record, cancellationToken);
+            }
+            else
+            {
+                record.ETag = existing.ETag;
+                written = await store.TryReplaceAsync(record, cancellationToken);
+            }
+            if (written) return new HarvestStart(record, FirstPageOf(record), Created: true);
+            if (attempt >= 5) throw new InvalidOperationException($"The status row of live '{livingId}' keeps changing; try again.");
+            // Someone else started or moved a run in between: look again.
+        }
+    }
+
+    public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0");
+
+    /// <summary>The message that fetches the page after the checkpoint.</summary>
+    public static HarvestPageMessage NextPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, run.PagesDone + 1, run.NextKey);
+
+    /// <summary>Sortable and readable: <c>20261126T081500Z-3f9a1c2b</c>.</summary>
+    private string NewRunId() =>
+        time.GetUtcNow().ToString("yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..8];
+}

@@ -1,0 +1,64 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace WatchStat.Storage;
+
+/// <summary>The states of a harvest run, as stored (lower case) in the <c>Harvests</c> table.</summary>
+public static class HarvestStates
+{
+    public const string Queued = "queued";
+    public const string Running = "running";
+    public const string Completed = "completed";
+    public const string Failed = "failed";
+
+    public static bool IsActive(string? state) => state is Queued or Running;
+}
+
+/// <summary>
+/// One row per live in the <c>Harvests</c> table: the live's latest run and its checkpoint.
+/// The checkpoint (<see cref="PagesDone"/>, <see cref="NextKey"/>) only moves under optimistic concurrency,
+/// so of two racing deliveries of a page only one advances it.
+/// </summary>
+public sealed class HarvestRecord : ITableEntity
+{
+    public const string TableName = "Harvests";
+    public const string StatusRowKey = "status";
+
+    public string PartitionKey { get; set; } = "";
+    public string RowKey { get; set; } = StatusRowKey;
+    public DateTimeOffset? Timestamp { get; set; }
+    public ETag ETag { get; set; }
+
+    public string LivingId { get; set; } = "";
+    public string RunId { get; set; } = "";
+    public string State { get; set; } = HarvestStates.Queued;
+
+    /// <summary>Pages fetched and written by this run; the next page to fetch is PagesDone + 1.</summary>
+    public int PagesDone { get; set; }
+
+    /// <summary>The next_key to fetch page PagesDone + 1 with ("0" before the first page).</summary>
+    public string NextKey { get; set; } = "0";
+
+    public int MembersWritten { get; set; }
+    public int ExternalWritten { get; set; }
+    public DateTimeOffset StartedAt { get; set; }
+    public DateTimeOffset UpdatedAt { get; set; }
+    public DateTimeOffset? CompletedAt { get; set; }
+
+    /// <summary>WeCom's errcode of the failure, when WeCom gave one.</summary>
+    public int? LastErrorCode { get; set; }
+    public string? LastErrorMessage { get; set; }
+
+    /// <summary>The queue message that last advanced the checkpoint: its redelivery re-sends the successor.</summary>
+    public string? LastMessageId { get; set; }
+
+    public static HarvestRecord NewRun(string livingId, string runId, DateTimeOffset now) => new()
+    {
+        PartitionKey = TableKeys.Escape(livingId),
+        LivingId = livingId,
+        RunId = runId,
+        State = HarvestStates.Queued,
+        StartedAt = now,
+        UpdatedAt = now,
+    };
+}

@@ -1,0 +1,166 @@
+using Azure;
+using Azure.Data.Tables;
+
+namespace WatchStat.Storage;
+
+/// <summary>
+/// The harvester's two tables: <c>Harvests</c> (one status row and checkpoint per live) and <c>WatchStats</c>
+/// (one row per viewer per live). Table clients are made once; the tables are created once per process.
+/// </summary>
+public sealed class HarvestStore(StorageClients storage)
+{
+    /// <summary>Most operations Azure allows in one entity-group transaction.</summary>
+    public const int MaxBatchSize = 100;
+
+    private Task? _created;
+
+    public TableClient Harvests { get; } = storage.Tables.GetTableClient(HarvestRecord.TableName);
+    public TableClient WatchStats { get; } = storage.Tables.GetTableClient(ViewerRows.TableName);
+
+    /// <summary>Creates the tables once per process; a failed attempt is tried again by the next caller.</summary>
+    public Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
+    {
+        var current = Volatile.Read(ref _created);
+        if (current is null || current.IsFaulted || current.IsCanceled)
+        {
+            var attempt = Task.WhenAll(Harvests.CreateIfNotExistsAsync(cancellationToken), WatchStats.CreateIfNotExistsAsync(cancellationToken));
+            Interlocked.CompareExchange(ref _created, attempt, current);
+            current = Volatile.Read(ref _created)!;
+        }
+        return current;
+    }
+
+    public async Task<HarvestRecord?> GetAsync(string livingId, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        var response = await Harvests.GetEntityIfExistsAsync<HarvestRecord>(TableKeys.Escape(livingId), HarvestRecord.StatusRowKey, cancellationToken: cancellationToken);
+        return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>Adds a live's first status row; false when another writer added one first.</summary>
+    public async Task<bool> TryAddAsync(HarvestRecord record, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        try
+        {
+            var response = await Harvests.AddEntityAsync(record, cancellationToken);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Replaces the status row if nobody wrote it since <paramref name="record"/> was read (its ETag); false otherwise.</summary>
+    public async Task<bool> TryReplaceAsync(HarvestRecord record, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var response = await Harvests.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken);
+            record.ETag = response.Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Upserts a page's rows (one PartitionKey, each RowKey once) as entity-group transactions of at most 100;
+    /// each transaction is atomic, and writing the same rows again gives the same table.
+    /// </summary>
+    public async Task WriteRowsAsync(IReadOnlyList<TableEntity> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0) return;
+        await EnsureCreatedAsync(cancellationToken);
+        if (rows.Count <= MaxBatchSize)
+        {
+            await SubmitAsync(rows, cancellationToken);
+            return;
+        }
+        await Task.WhenAll(rows.Chunk(MaxBatchSize).Select(chunk => SubmitAsync(chunk, cancellationToken)));
+    }
+
+    private async Task SubmitAsync(IEnumerable<TableEntity> rows, CancellationToken cancellationToken) =>
+        await WatchStats.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), cancellationToken);
+
+    /// <summary>Every viewer row of a live, streamed page by page from the table (never all held at once).</summary>
+    public IAsyncEnumerable<TableEntity> ReadRowsAsync(string livingId, CancellationToken cancellationToken) =>
+        WatchStats.QueryAsync<TableEntity>(
+            TableClient.CreateQueryFilter($"PartitionKey eq {TableKeys.Escape(livingId)}"), maxPerPage: 1000, cancellationToken: cancellationToken);
+
+    /// <summary>
+    /// Advances the checkpoint and records which rows the page wrote, in one transaction on the live's partition
+    /// of <c>Harvests</c>: both land or neither. False when someone wrote the status row since it was read (its ETag).
+    /// </summary>
+    public async Task<bool> TryAdvanceAsync(HarvestRecord status, int page, IEnumerable<string> rowKeys, CancellationToken cancellationToken)
+    {
+        var manifest = new TableEntity(status.PartitionKey, PageRowKey(page)) { ["RunId"] = status.RunId, ["Page"] = page };
+        var chunk = 0;
+        foreach (var part in JoinKeys(rowKeys)) manifest[chunk++ == 0 ? "Keys" : $"Keys{chunk}"] = part;
+        try
+        {
+            var response = await Harvests.SubmitTransactionAsync(
+                [
+                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, status, status.ETag),
+                    new TableTransactionAction(TableTransactionActionType.UpsertReplace, manifest),
+                ],
+                cancellationToken);
+            status.ETag = response.Value[0].Headers.ETag ?? default;
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// The distinct viewers a run wrote, by kind, from the page records of its pages before <paramref name="page"/>
+    /// and the keys of <paramref name="page"/> itself: exact, whatever WeCom repeated across pages.
+    /// </summary>
+    public async Task<(int Members, int Externals)> CountDistinctAsync(
+        string livingId, string runId, int page, IEnumerable<string> pageRowKeys, CancellationToken cancellationToken)
+    {
+        var keys = new HashSet<string>(pageRowKeys, StringComparer.Ordinal);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {TableKeys.Escape(livingId)} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
+        await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken))
+        {
+            if (manifest.GetString("RunId") != runId || manifest.GetInt32("Page") >= page) continue;
+            foreach (var (name, value) in manifest)
+            {
+                if (!name.StartsWith("Keys", StringComparison.Ordinal) || value is not string text) continue;
+                foreach (var key in text.Split('\n', StringSplitOptions.RemoveEmptyEntries)) keys.Add(key);
+            }
+        }
+        var members = keys.Count(ViewerRows.IsMemberRowKey);
+        return (members, keys.Count - members);
+    }
+
+    /// <summary>RowKey of a page record: <c>page|000042</c>. Escaped keys never contain a newline, which joins them.</summary>
+    public static string PageRowKey(int page) => PageRowPrefix + page.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
+
+    public const string PageRowPrefix = "page|";
+    private const string PageRowEnd = "page}";
+
+    /// <summary>Newline-joined keys in strings under the 32K-character limit of a table property.</summary>
+    private static IEnumerable<string> JoinKeys(IEnumerable<string> keys)
+    {
+        var builder = new System.Text.StringBuilder();
+        foreach (var key in keys)
+        {
+            if (builder.Length > 0 && builder.Length + key.Length + 1 > 30_000)
+            {
+                yield return builder.ToString();
+                builder.Clear();
+            }
+            if (builder.Length > 0) builder.Append('\n');
+            builder.Append(key);
+        }
+        yield return builder.ToString();
+    }
+}
