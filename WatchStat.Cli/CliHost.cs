@@ -2,7 +2,9 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Spectre.Console;
 using WatchStat.Storage;
+using WatchStat.WeCom;
 
 namespace WatchStat.Cli;
 
@@ -21,6 +23,15 @@ public static class CliHost
         ["WeCom:Secret"] = "sim-secret-0123456789abcdef",
         [StorageClients.SettingName] = "UseDevelopmentStorage=true",
     };
+
+    /// <summary>The app a command names (or the default one); null after printing why there is none.</summary>
+    public static WeComApp? ResolveApp(IHost host, string? name)
+    {
+        var apps = host.Services.GetRequiredService<WeComApps>();
+        if (apps.Check(name) is not { } problem) return apps.Get(name);
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {problem}");
+        return null;
+    }
 
     public static async Task<IHost> StartAsync(CancellationToken cancellationToken)
     {

@@ -29,9 +29,10 @@ catch (CommandAppException ex)
     AnsiConsole.MarkupLine("Run [bold]watchstat --help[/] for usage.");
     return ExitCodes.Usage;
 }
-catch (OptionsValidationException ex)
+catch (Exception ex) when (ex is OptionsValidationException || ex is AggregateException { InnerExceptions: var all } && all.All(e => e is OptionsValidationException))
 {
-    foreach (var failure in ex.Failures) AnsiConsole.MarkupLine($"[red]configuration error:[/] {Markup.Escape(failure)}");
+    var failures = ex is AggregateException aggregate ? aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures) : ((OptionsValidationException)ex).Failures;
+    foreach (var failure in failures.Distinct()) AnsiConsole.MarkupLine($"[red]configuration error:[/] {Markup.Escape(failure)}");
     return ExitCodes.Usage;
 }
 catch (WeComException ex)

@@ -14,7 +14,7 @@ namespace WatchStat.Cli.Commands;
 /// </summary>
 public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
 {
-    public sealed class Settings : LivingIdSettings
+    public sealed class Settings : LivingIdAndAppSettings
     {
         [CommandOption("--force")]
         [Description("Start a new run even if one is queued or running.")]
@@ -24,12 +24,13 @@ public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
+        if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
         var loop = ActivatorUtilities.CreateInstance<HarvestLoop>(host.Services);
         var store = host.Services.GetRequiredService<HarvestStore>();
 
         var status = await ProgressDisplay.RunAsync(
             $"Harvesting {settings.LivingId}",
-            report => loop.RunAsync(settings.LivingId, settings.Force, report, cancellationToken));
+            report => loop.RunAsync(settings.LivingId, app, settings.Force, report, cancellationToken));
 
         if (status.State == HarvestStates.Failed)
         {

@@ -15,3 +15,11 @@ public class LivingIdSettings : CommandSettings
     public override ValidationResult Validate() =>
         LivingIdRules.Check(LivingId) is { } wrong ? ValidationResult.Error(wrong) : ValidationResult.Success();
 }
+
+/// <summary>Settings of a command that calls WeCom for a live: its livingid and the WeCom app to call as.</summary>
+public class LivingIdAndAppSettings : LivingIdSettings
+{
+    [CommandOption("--app <NAME>")]
+    [Description("The WeCom app to call as (WeCom:Apps:{name}); default: the app named 'default'.")]
+    public string? App { get; init; }
+}

@@ -6,13 +6,13 @@ using WatchStat.WeCom;
 namespace WatchStat.Cli.Commands;
 
 /// <summary><c>watchstat walk &lt;livingid&gt;</c>: pages through get_watch_stat and prints what WeCom answered.</summary>
-public sealed class WalkCommand : AsyncCommand<LivingIdSettings>
+public sealed class WalkCommand : AsyncCommand<LivingIdAndAppSettings>
 {
-    public override async Task<int> ExecuteAsync(CommandContext context, LivingIdSettings settings, CancellationToken cancellationToken)
+    public override async Task<int> ExecuteAsync(CommandContext context, LivingIdAndAppSettings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
         var client = host.Services.GetRequiredService<WeComClient>();
-        var app = host.Services.GetRequiredService<WeComApps>().Default;
+        if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
 
         var members = new Dictionary<string, WatchStatMember>(StringComparer.Ordinal);
         var externals = new Dictionary<string, WatchStatExternalUser>(StringComparer.Ordinal);

@@ -1,5 +1,6 @@
 using WatchStat.Harvest;
 using WatchStat.Storage;
+using WatchStat.WeCom;
 
 namespace WatchStat.Cli.Harvesting;
 
@@ -12,10 +13,10 @@ public sealed record HarvestProgress(HarvestRecord Status, int PagesThisSession,
 /// </summary>
 public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore store, TimeProvider time)
 {
-    public async Task<HarvestRecord> RunAsync(string livingId, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
+    public async Task<HarvestRecord> RunAsync(string livingId, WeComApp app, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
     {
         var started = time.GetTimestamp();
-        var start = await runs.StartAsync(livingId, force, cancellationToken);
+        var start = await runs.StartAsync(livingId, app, force, cancellationToken);
         var status = start.Status;
         var pages = 0;
         var idle = 0;

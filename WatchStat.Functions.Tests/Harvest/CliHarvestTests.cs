@@ -85,6 +85,18 @@ public sealed class CliHarvestTests : PipelineTest
     }
 
     [Fact]
+    public async Task An_unknown_app_exits_2_and_starts_nothing()
+    {
+        var livingId = NewLiveId("1m1x");
+
+        var result = await CliRunner.RunAsync(Environment, "harvest", livingId, "--app", "marketing");
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("Unknown WeCom app 'marketing'", result.Output);
+        Assert.Null(await Store.GetAsync(livingId, default));
+    }
+
+    [Fact]
     public async Task A_missing_setting_exits_2_naming_it()
     {
         var environment = Environment;

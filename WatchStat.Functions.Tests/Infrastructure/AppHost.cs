@@ -19,7 +19,7 @@ public sealed class AppHost : IAsyncDisposable
 
     public IServiceProvider Services => _services;
     public WeComClient Client => _services.GetRequiredService<WeComClient>();
-    public WeComApp App => _services.GetRequiredService<WeComApps>().Default;
+    public WeComApp App => _services.GetRequiredService<WeComApps>().Get(null);
     public FakeLogCollector Logs => _services.GetFakeLogCollector();
 
     public T Get<T>() where T : notnull => _services.GetRequiredService<T>();

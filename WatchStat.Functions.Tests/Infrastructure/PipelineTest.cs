@@ -30,6 +30,11 @@ public abstract class PipelineTest : IAsyncLifetime
     protected virtual TimeProvider? Time => null;
     protected virtual IDictionary<string, string?>? Settings => null;
 
+    /// <summary>Registrations that take the place of the app's own: they come after it, and the last registration wins.</summary>
+    protected virtual void ConfigureServices(IServiceCollection services)
+    {
+    }
+
     public virtual async Task InitializeAsync()
     {
         Azurite = await Azurite.SharedAsync();
@@ -38,7 +43,11 @@ public abstract class PipelineTest : IAsyncLifetime
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = Azurite.ConnectionString }).Build(),
             configureTables: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall),
             configureQueues: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall));
-        Host = AppHost.Create(Simulator, Time, Azurite.ConnectionString, Settings, services => services.AddSingleton(storage));
+        Host = AppHost.Create(Simulator, Time, Azurite.ConnectionString, Settings, services =>
+        {
+            services.AddSingleton(storage);
+            ConfigureServices(services);
+        });
 
         Queue = storage.Queues.GetQueueClient(HarvestPageMessage.QueueName);
         Poison = storage.Queues.GetQueueClient(HarvestPageMessage.QueueName + "-poison");
@@ -72,8 +81,10 @@ public abstract class PipelineTest : IAsyncLifetime
         return await HttpCall.RenderAsync(output.Result);
     }
 
-    protected Task<HttpAnswer> PostHarvestAsync(string livingId, bool force = false) =>
-        PostRawAsync(System.Text.Json.JsonSerializer.Serialize(new { livingid = livingId }), query: force ? "?force=true" : null);
+    protected Task<HttpAnswer> PostHarvestAsync(string livingId, bool force = false, string? app = null) =>
+        PostRawAsync(
+            System.Text.Json.JsonSerializer.Serialize(app is null ? new Dictionary<string, string> { ["livingid"] = livingId } : new() { ["livingid"] = livingId, ["app"] = app }),
+            query: force ? "?force=true" : null);
 
     protected async Task<HarvestRecord> StatusAsync(string livingId) =>
         await Store.GetAsync(livingId, default) ?? throw new Xunit.Sdk.XunitException($"no status row for {livingId}");

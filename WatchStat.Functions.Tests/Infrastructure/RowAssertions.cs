@@ -10,11 +10,11 @@ public static class RowAssertions
     private static readonly string[] DataContract =
     [
         "LivingId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
-        "InvitorUserId", "InvitorExternalUserId", "RunId", "HarvestedAt",
+        "InvitorUserId", "InvitorExternalUserId", "App", "RunId", "HarvestedAt",
     ];
 
     /// <summary>Every expected viewer has exactly one row whose every field equals the simulator's data, and nothing else is there.</summary>
-    public static void MatchSimulator(SimulatedLive live, IReadOnlyCollection<TableEntity> rows, string runId)
+    public static void MatchSimulator(SimulatedLive live, IReadOnlyCollection<TableEntity> rows, string runId, string app = "default")
     {
         var expected = live.ExpectedViewers();
         Assert.Equal(expected.Count, rows.Count);
@@ -37,6 +37,7 @@ public static class RowAssertions
             Assert.Equal(viewer.InvitorExternalUserId, row.GetString("InvitorExternalUserId"));
             Assert.Equal(viewer.InvitorUserId is not null, row.ContainsKey("InvitorUserId"));
             Assert.Equal(viewer.InvitorExternalUserId is not null, row.ContainsKey("InvitorExternalUserId"));
+            Assert.Equal(app, row.GetString("App"));
             Assert.Equal(runId, row.GetString("RunId"));
             Assert.NotNull(row.GetDateTimeOffset("HarvestedAt"));
             var unknown = row.Keys.Except(DataContract).Except(["PartitionKey", "RowKey", "Timestamp", "odata.etag"]).ToList();

@@ -1,31 +1,95 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
+using WatchStat.WeCom;
 
 namespace WatchStat.Tests.WeCom;
 
 public sealed class SettingsTests
 {
-    [Theory]
-    [InlineData("WeCom:CorpId")]
-    [InlineData("WeCom:Secret")]
-    public async Task A_missing_setting_fails_at_start_with_its_name(string missing)
+    private static IHost Build(Dictionary<string, string?> settings)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["WeCom:CorpId"] = "ww-corp",
-            ["WeCom:Secret"] = "s3cret",
-            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
-        };
-        settings.Remove(missing);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Configuration.AddInMemoryCollection(settings);
+        builder.Logging.AddFakeLogging();
         builder.Services.AddWatchStat();
-        using var host = builder.Build();
+        return builder.Build();
+    }
+
+    public static TheoryData<Dictionary<string, string?>, string> Broken => new()
+    {
+        { new() { ["WeCom:Secret"] = "s" }, "Setting WeCom:CorpId is required" },
+        { new() { ["WeCom:CorpId"] = "ww" }, "Setting WeCom:Secret is required" },
+        { new() { ["WeCom:Apps:sales:CorpId"] = "ww" }, "Setting WeCom:Apps:sales:Secret is required" },
+        { new() { ["WeCom:Apps:sales:Secret"] = "s" }, "Setting WeCom:Apps:sales:CorpId is required" },
+        { new() { ["KeyVault:Uri"] = "https://kv.vault.azure.net/", ["WeCom:Apps:sales:CorpId"] = "ww" }, "Setting WeCom:Apps:sales:SecretName is required" },
+        { new() { ["KeyVault:Uri"] = "https://kv.vault.azure.net/", ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s" }, "Setting WeCom:SecretName is required" },
+        { new() { ["WeCom:Apps:sales team:CorpId"] = "ww", ["WeCom:Apps:sales team:Secret"] = "s" }, "must be 1-32 letters" },
+        { new() { ["WeCom:CorpId"] = "ww1", ["WeCom:Secret"] = "s", ["WeCom:Apps:default:CorpId"] = "ww2" }, "disagree" },
+        { new(), "No WeCom app is configured" },
+        { new() { ["KeyVault:Uri"] = "kv.vault.azure.net", ["WeCom:CorpId"] = "ww", ["WeCom:SecretName"] = "n" }, "KeyVault:Uri must be the vault's https address" },
+        { new() { ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s", ["KeyVault:SecretCacheMinutes"] = "0" }, "KeyVault:SecretCacheMinutes" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Broken))]
+    public async Task A_missing_or_wrong_setting_fails_at_start_with_its_name(Dictionary<string, string?> settings, string message)
+    {
+        settings["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
+        using var host = Build(settings);
 
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Contains(missing, error.Message);
+        Assert.Contains(message, error.Message);
+    }
+
+    [Fact]
+    public async Task The_single_app_settings_and_the_apps_section_together_give_default_and_named_apps()
+    {
+        using var host = Build(new()
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["WeCom:CorpId"] = "ww-main",
+            ["WeCom:Secret"] = "s-main",
+            ["WeCom:Apps:default:AnchorUserIds"] = "zhangsan, lisi",
+            ["WeCom:Apps:Sales:CorpId"] = "ww-sales",
+            ["WeCom:Apps:Sales:Secret"] = "s-sales",
+        });
+        await host.StartAsync();
+        var apps = host.Services.GetRequiredService<WeComApps>();
+
+        Assert.Equal(["Sales", "default"], apps.All.Select(a => a.Name));
+        Assert.Equal("ww-main", apps.Get(null).CorpId);
+        Assert.Equal(["zhangsan", "lisi"], apps.Get(null).AnchorUserIds);
+        Assert.Equal("ww-sales", apps.Get("sales").CorpId); // app names match in any case
+        Assert.Null(apps.Find("marketing"));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task An_empty_KeyVault_Uri_means_secrets_from_configuration()
+    {
+        using var host = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["KeyVault:Uri"] = "", ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s" });
+
+        await host.StartAsync();
+
+        Assert.IsType<WatchStat.Secrets.ConfigurationSecretSource>(host.Services.GetRequiredService<WatchStat.Secrets.IWeComSecretSource>());
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task Start_up_says_once_that_secrets_come_from_local_configuration()
+    {
+        using var host = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s3cret-value" });
+
+        await host.StartAsync();
+
+        var logs = host.Services.GetFakeLogCollector().GetSnapshot();
+        Assert.Single(logs, r => r.Message.Contains("read from local configuration", StringComparison.Ordinal));
+        Assert.DoesNotContain(logs, r => r.Message.Contains("s3cret-value", StringComparison.Ordinal));
+        await host.StopAsync();
     }
 }

@@ -4,15 +4,16 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Net.Http.Headers;
 using WatchStat.Harvest;
+using WatchStat.WeCom;
 
 namespace WatchStat.Functions;
 
 /// <summary>
-/// <c>POST /api/harvests</c> with <c>{"livingid": "..."}</c>: starts harvesting a live (202 Accepted), or returns the
+/// <c>POST /api/harvests</c> with <c>{"livingid": "...", "app": "..."}</c> (app optional: <c>default</c>): starts harvesting a live (202 Accepted), or returns the
 /// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
 /// and changes nothing. The first page leaves through the queue output binding.
 /// </summary>
-public sealed class StartHarvestFunction(HarvestRuns runs)
+public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps)
 {
     public const int MaxBodyBytes = 16 * 1024;
 
@@ -21,10 +22,11 @@ public sealed class StartHarvestFunction(HarvestRuns runs)
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "harvests")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var (livingId, force, problem) = await ReadAsync(request, cancellationToken);
+        var (livingId, appName, force, problem) = await ReadAsync(request, cancellationToken);
         if (problem is not null) return new StartHarvestOutput { Result = problem };
+        if (apps.Check(appName) is { } unknown) return new StartHarvestOutput { Result = Problems.BadRequest(unknown) };
 
-        var start = await runs.StartAsync(livingId!, force, cancellationToken);
+        var start = await runs.StartAsync(livingId!, apps.Get(appName), force, cancellationToken);
         var location = HarvestRoutes.StatusPath(livingId!);
         return new StartHarvestOutput
         {
@@ -33,23 +35,23 @@ public sealed class StartHarvestFunction(HarvestRuns runs)
         };
     }
 
-    private static async Task<(string? LivingId, bool Force, IActionResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static async Task<(string? LivingId, string? App, bool Force, IActionResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var force = false;
         if (request.Query.TryGetValue("force", out var forceValues) && !bool.TryParse(forceValues.ToString(), out force))
-            return (null, false, Problems.BadRequest("force must be true or false."));
+            return (null, null, false, Problems.BadRequest("force must be true or false."));
 
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
-            return (null, false, Problems.BadRequest($"Content-Type must be application/json; it was '{request.ContentType}'."));
+            return (null, null, false, Problems.BadRequest($"Content-Type must be application/json; it was '{request.ContentType}'."));
         if (request.ContentLength > MaxBodyBytes)
-            return (null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
+            return (null, null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
 
         var body = new byte[MaxBodyBytes + 1];
         var length = 0;
         int read;
         while (length < body.Length && (read = await request.Body.ReadAsync(body.AsMemory(length), cancellationToken)) > 0) length += read;
-        if (length > MaxBodyBytes) return (null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
+        if (length > MaxBodyBytes) return (null, null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
 
         JsonDocument document;
         try
@@ -58,19 +60,26 @@ public sealed class StartHarvestFunction(HarvestRuns runs)
         }
         catch (JsonException ex)
         {
-            return (null, false, Problems.BadRequest($"The body is not valid JSON: {ex.Message}"));
+            return (null, null, false, Problems.BadRequest($"The body is not valid JSON: {ex.Message}"));
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
-                return (null, false, Problems.BadRequest("The body must be a JSON object such as {\"livingid\": \"...\"}."));
+                return (null, null, false, Problems.BadRequest("The body must be a JSON object such as {\"livingid\": \"...\"}."));
             if (!document.RootElement.TryGetProperty("livingid", out var idElement))
-                return (null, false, Problems.BadRequest("livingid is required: send {\"livingid\": \"...\"}."));
+                return (null, null, false, Problems.BadRequest("livingid is required: send {\"livingid\": \"...\"}."));
             if (idElement.ValueKind != JsonValueKind.String)
-                return (null, false, Problems.BadRequest("livingid must be a string."));
+                return (null, null, false, Problems.BadRequest("livingid must be a string."));
             var livingId = idElement.GetString();
-            if (LivingIdRules.Check(livingId) is { } wrong) return (null, false, Problems.BadRequest(wrong));
-            return (livingId, force, null);
+            if (LivingIdRules.Check(livingId) is { } wrong) return (null, null, false, Problems.BadRequest(wrong));
+            string? app = null;
+            if (document.RootElement.TryGetProperty("app", out var appElement) && appElement.ValueKind != JsonValueKind.Null)
+            {
+                if (appElement.ValueKind != JsonValueKind.String)
+                    return (null, null, false, Problems.BadRequest("app must be a string naming a configured WeCom app."));
+                app = appElement.GetString();
+            }
+            return (livingId, app, force, null);
         }
     }
 }

@@ -5,13 +5,15 @@ namespace WatchStat.Harvest;
 
 /// <summary>
 /// The <c>harvest-pages</c> queue message: fetch page <see cref="Page"/> (1-based) of run <see cref="RunId"/>
-/// of a live, with <see cref="NextKey"/> as cursor. One JSON encoding, base64 on the queue (see StorageClients).
+/// of a live as WeCom app <see cref="App"/>, with <see cref="NextKey"/> as cursor. One JSON encoding, base64 on
+/// the queue (see StorageClients).
 /// </summary>
 public sealed record HarvestPageMessage(
     [property: JsonPropertyName("livingid")] string LivingId,
     [property: JsonPropertyName("run")] string RunId,
     [property: JsonPropertyName("page")] int Page,
-    [property: JsonPropertyName("next_key")] string NextKey)
+    [property: JsonPropertyName("next_key")] string NextKey,
+    [property: JsonPropertyName("app")] string? App = null)
 {
     public const string QueueName = "harvest-pages";
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using WatchStat.Storage;
+using WatchStat.WeCom;
 
 namespace WatchStat.Harvest;
 
@@ -15,7 +16,7 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
     /// its first page's message again: if the first send was lost nothing else would move it, and a duplicate of
     /// it is a no-op for the page step.
     /// </summary>
-    public async Task<HarvestStart> StartAsync(string livingId, bool force, CancellationToken cancellationToken)
+    public async Task<HarvestStart> StartAsync(string livingId, WeComApp app, bool force, CancellationToken cancellationToken)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -26,7 +27,7 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
                 return new HarvestStart(existing, again, Created: false);
             }
 
-            var record = HarvestRecord.NewRun(livingId, NewRunId(), time.GetUtcNow());
+            var record = HarvestRecord.NewRun(livingId, app.Name, NewRunId(), time.GetUtcNow());
             bool written;
             if (existing is null)
             {
@@ -43,10 +44,10 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
         }
     }
 
-    public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0");
+    public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App);
 
     /// <summary>The message that fetches the page after the checkpoint.</summary>
-    public static HarvestPageMessage NextPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, run.PagesDone + 1, run.NextKey);
+    public static HarvestPageMessage NextPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, run.PagesDone + 1, run.NextKey, run.App);
 
     /// <summary>Sortable and readable: <c>20261126T081500Z-3f9a1c2b</c>.</summary>
     private string NewRunId() =>

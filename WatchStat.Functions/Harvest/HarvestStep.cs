@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using WatchStat.Secrets;
 using WatchStat.Storage;
 using WatchStat.WeCom;
 
@@ -70,14 +71,24 @@ public sealed partial class HarvestStep(
                 cancellationToken);
         }
 
+        if (apps.Find(status.App) is not { } app)
+        {
+            return await FailAsync(status, deliveryId, null,
+                $"The run's WeCom app '{status.App}' is no longer configured (WeCom:Apps:{status.App}:*).", cancellationToken);
+        }
+
         WatchStatResult page;
         try
         {
-            page = await wecom.GetWatchStatAsync(apps.Default, message.LivingId, status.NextKey, cancellationToken);
+            page = await wecom.GetWatchStatAsync(app, message.LivingId, status.NextKey, cancellationToken);
         }
         catch (WeComException ex) when (!ex.IsRetryable)
         {
             return await FailAsync(status, deliveryId, ex.ErrCode, ex.Message, cancellationToken);
+        }
+        catch (SecretUnavailableException ex) when (!ex.IsRetryable)
+        {
+            return await FailAsync(status, deliveryId, null, ex.Message, cancellationToken);
         }
 
         if (!page.IsLastPage && (string.IsNullOrEmpty(page.NextKey) || page.NextKey == status.NextKey))
@@ -89,7 +100,7 @@ public sealed partial class HarvestStep(
         }
 
         // Rows carry the run's start as HarvestedAt, so every delivery of a page writes identical rows.
-        var rows = ViewerRows.FromPage(message.LivingId, page, status.RunId, status.StartedAt);
+        var rows = ViewerRows.FromPage(message.LivingId, app.Name, page, status.RunId, status.StartedAt);
         await store.WriteRowsAsync(rows.Rows, cancellationToken);
         if (rows.SkippedWithoutId > 0) LogSkipped(message.LivingId, message.Page, rows.SkippedWithoutId);
 

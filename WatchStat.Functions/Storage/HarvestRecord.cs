@@ -30,6 +30,10 @@ public sealed class HarvestRecord : ITableEntity
     public ETag ETag { get; set; }
 
     public string LivingId { get; set; } = "";
+
+    /// <summary>The WeCom app the run harvests as.</summary>
+    public string App { get; set; } = WeCom.WeComApp.DefaultName;
+
     public string RunId { get; set; } = "";
     public string State { get; set; } = HarvestStates.Queued;
 
@@ -52,10 +56,11 @@ public sealed class HarvestRecord : ITableEntity
     /// <summary>The queue message that last advanced the checkpoint: its redelivery re-sends the successor.</summary>
     public string? LastMessageId { get; set; }
 
-    public static HarvestRecord NewRun(string livingId, string runId, DateTimeOffset now) => new()
+    public static HarvestRecord NewRun(string livingId, string app, string runId, DateTimeOffset now) => new()
     {
         PartitionKey = TableKeys.Escape(livingId),
         LivingId = livingId,
+        App = app,
         RunId = runId,
         State = HarvestStates.Queued,
         StartedAt = now,

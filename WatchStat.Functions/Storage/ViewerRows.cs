@@ -24,7 +24,7 @@ public static class ViewerRows
     /// wins, as a later page's listing wins over an earlier page's), since a repeated RowKey fails a whole batch.
     /// Viewers without an id cannot be keyed and are left out.
     /// </summary>
-    public static PageRows FromPage(string livingId, WatchStatResult page, string runId, DateTimeOffset harvestedAt)
+    public static PageRows FromPage(string livingId, string app, WatchStatResult page, string runId, DateTimeOffset harvestedAt)
     {
         var partitionKey = TableKeys.Escape(livingId);
         var rows = new Dictionary<string, TableEntity>(page.Users.Count + page.ExternalUsers.Count, StringComparer.Ordinal);
@@ -38,7 +38,7 @@ public static class ViewerRows
                 ["ViewerType"] = Member,
                 ["UserId"] = user.UserId,
             };
-            rows[row.RowKey] = Complete(row, user.WatchTime, user.IsComment, user.IsMic, user.InvitorUserId, user.InvitorExternalUserId, runId, harvestedAt);
+            rows[row.RowKey] = Complete(row, user.WatchTime, user.IsComment, user.IsMic, user.InvitorUserId, user.InvitorExternalUserId, app, runId, harvestedAt);
         }
         foreach (var user in page.ExternalUsers)
         {
@@ -51,19 +51,20 @@ public static class ViewerRows
                 ["ExternalType"] = user.Type,
             };
             if (user.Name is not null) row["Name"] = user.Name;
-            rows[row.RowKey] = Complete(row, user.WatchTime, user.IsComment, user.IsMic, user.InvitorUserId, user.InvitorExternalUserId, runId, harvestedAt);
+            rows[row.RowKey] = Complete(row, user.WatchTime, user.IsComment, user.IsMic, user.InvitorUserId, user.InvitorExternalUserId, app, runId, harvestedAt);
         }
         return new PageRows([.. rows.Values], skipped);
     }
 
     private static TableEntity Complete(
-        TableEntity row, int watchTime, int isComment, int isMic, string? invitorUserId, string? invitorExternalUserId, string runId, DateTimeOffset harvestedAt)
+        TableEntity row, int watchTime, int isComment, int isMic, string? invitorUserId, string? invitorExternalUserId, string app, string runId, DateTimeOffset harvestedAt)
     {
         row["WatchTimeSeconds"] = watchTime;
         row["IsComment"] = isComment == 1;
         row["IsMic"] = isMic == 1;
         if (invitorUserId is not null) row["InvitorUserId"] = invitorUserId;
         if (invitorExternalUserId is not null) row["InvitorExternalUserId"] = invitorExternalUserId;
+        row["App"] = app;
         row["RunId"] = runId;
         row["HarvestedAt"] = harvestedAt;
         return row;

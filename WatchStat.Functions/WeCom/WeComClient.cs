@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
+using WatchStat.Secrets;
 
 namespace WatchStat.WeCom;
 
@@ -27,21 +28,47 @@ public sealed partial class WeComClient(
         return CallAsync(app, GetWatchStatApi, token => PostJson(GetWatchStatApi, token, body), WeComJsonContext.Default.WatchStatResult, cancellationToken);
     }
 
+    /// <summary>
+    /// One API call with the app's token. A token WeCom rejects (40014, 42001) is dropped and fetched again, and a
+    /// secret it rejects (40001: maybe rotated) is read again from its source; each at most once per call.
+    /// </summary>
     private async Task<T> CallAsync<T>(
         WeComApp app, string api, Func<string, HttpRequestMessage> request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         where T : WeComResult
     {
-        var secret = await secrets.GetSecretAsync(app, cancellationToken).ConfigureAwait(false);
-        var token = await GetTokenAsync(app, secret, cancellationToken).ConfigureAwait(false);
-        var result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
-        if (result.ErrCode != 0 && WeComException.Classify(result.ErrCode) == WeComErrorKind.TokenRejected)
+        var secretReread = false;
+        var tokenRefetched = false;
+        while (true)
         {
-            LogTokenRejected(api, result.ErrCode, app.Name);
-            tokens.Invalidate(app.CorpId, secret, token);
-            token = await GetTokenAsync(app, secret, cancellationToken).ConfigureAwait(false);
-            result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
+            var secret = await secrets.GetSecretAsync(app, cancellationToken).ConfigureAwait(false);
+            AccessToken token;
+            try
+            {
+                token = await GetTokenAsync(app, secret, cancellationToken).ConfigureAwait(false);
+            }
+            catch (WeComException ex) when (ex.Kind == WeComErrorKind.InvalidSecret)
+            {
+                if (secretReread)
+                {
+                    throw new WeComException(ex.Api, ex.ErrCode, ex.ErrMsg, ex.Kind,
+                        $"{ex.Message} WeCom rejected the secret of app '{app.Name}' again after it was read anew from {secrets.Describe(app)}.", ex);
+                }
+                LogSecretRejected(app.Name, secrets.Describe(app));
+                secrets.Invalidate(app, secret);
+                secretReread = true;
+                continue;
+            }
+
+            var result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
+            if (result.ErrCode != 0 && WeComException.Classify(result.ErrCode) == WeComErrorKind.TokenRejected && !tokenRefetched)
+            {
+                LogTokenRejected(api, result.ErrCode, app.Name);
+                tokens.Invalidate(app.CorpId, secret, token);
+                tokenRefetched = true;
+                continue;
+            }
+            return result.ErrCode == 0 ? result : throw WeComException.FromResult(api, result.ErrCode, result.ErrMsg);
         }
-        return result.ErrCode == 0 ? result : throw WeComException.FromResult(api, result.ErrCode, result.ErrMsg);
     }
 
     private ValueTask<AccessToken> GetTokenAsync(WeComApp app, string secret, CancellationToken cancellationToken) =>
@@ -121,6 +148,9 @@ public sealed partial class WeComClient(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WeCom {Api} rejected the access token of app {App} (errcode {ErrCode}); fetching a new one and retrying once")]
     private partial void LogTokenRejected(string api, int errCode, string app);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WeCom rejected the secret of app {App} (errcode 40001); reading it again from {Source} in case it was rotated")]
+    private partial void LogSecretRejected(string app, string source);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Fetched a WeCom access token for app {App}, valid {LifetimeSeconds} s")]
     private partial void LogTokenFetched(string app, int lifetimeSeconds);

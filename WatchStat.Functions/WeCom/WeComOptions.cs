@@ -2,7 +2,11 @@ using System.ComponentModel.DataAnnotations;
 
 namespace WatchStat.WeCom;
 
-/// <summary>Settings under <c>WeCom:</c>. Validated at start, so a missing one fails with its name.</summary>
+/// <summary>
+/// Settings under <c>WeCom:</c>. Apps are configured as <c>WeCom:Apps:{name}:*</c>; the foundation's single-app
+/// settings (<c>WeCom:CorpId</c>, <c>WeCom:Secret</c>, <c>WeCom:SecretName</c>) define the app named <c>default</c>.
+/// Validated at start (<see cref="WeComOptionsValidator"/>), so a missing setting fails with its name.
+/// </summary>
 public sealed class WeComOptions
 {
     public const string Section = "WeCom";
@@ -11,15 +15,35 @@ public sealed class WeComOptions
     [Required(ErrorMessage = "Setting WeCom:BaseUrl is required (https://qyapi.weixin.qq.com for WeCom itself).")]
     public Uri BaseUrl { get; set; } = new("https://qyapi.weixin.qq.com");
 
-    /// <summary><c>WeCom:CorpId</c>: the enterprise's corpid (企业ID).</summary>
-    [Required(ErrorMessage = "Setting WeCom:CorpId is required: the enterprise's corpid (企业ID).")]
-    public string? CorpId { get; set; }
-
-    /// <summary><c>WeCom:Secret</c>: the self-built app's secret (corpsecret). Never logged.</summary>
-    [Required(ErrorMessage = "Setting WeCom:Secret is required: the app's secret (corpsecret).")]
-    public string? Secret { get; set; }
-
     /// <summary><c>WeCom:TimeoutSeconds</c>: how long one WeCom call may take.</summary>
     [Range(1, 600, ErrorMessage = "Setting WeCom:TimeoutSeconds must be between 1 and 600.")]
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary><c>WeCom:CorpId</c>: the default app's corpid (企业ID).</summary>
+    public string? CorpId { get; set; }
+
+    /// <summary><c>WeCom:Secret</c>: the default app's secret, when secrets come from configuration. Never logged.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary><c>WeCom:SecretName</c>: the Key Vault secret holding the default app's secret.</summary>
+    public string? SecretName { get; set; }
+
+    /// <summary><c>WeCom:Apps:{name}:*</c>: the apps of this deployment by name.</summary>
+    public Dictionary<string, WeComAppOptions> Apps { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+}
+
+/// <summary>Settings of one app, <c>WeCom:Apps:{name}:*</c>.</summary>
+public sealed class WeComAppOptions
+{
+    /// <summary>The enterprise's corpid (企业ID).</summary>
+    public string? CorpId { get; set; }
+
+    /// <summary>The app's secret (corpsecret), when secrets come from configuration (no <c>KeyVault:Uri</c>). Never logged.</summary>
+    public string? Secret { get; set; }
+
+    /// <summary>The name of the Key Vault secret that holds the app's secret.</summary>
+    public string? SecretName { get; set; }
+
+    /// <summary>The anchors (userids) whose lives the nightly harvest looks for, comma separated.</summary>
+    public string? AnchorUserIds { get; set; }
 }

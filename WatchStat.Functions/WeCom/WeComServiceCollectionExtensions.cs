@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using WatchStat.Secrets;
 
 namespace WatchStat.WeCom;
 
@@ -16,11 +17,12 @@ public static class WeComServiceCollectionExtensions
             .BindConfiguration(WeComOptions.Section)
             .ValidateDataAnnotations()
             .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<WeComOptions>, WeComOptionsValidator>());
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccessTokenCache>();
         services.TryAddSingleton<WeComApps>();
-        services.TryAddSingleton<IWeComSecretSource, ConfigurationSecretSource>();
+        services.AddWeComSecrets();
 
         services.AddHttpClient<WeComClient>((sp, http) =>
             {
