@@ -19,8 +19,12 @@ public static class WatchStatServiceCollectionExtensions
             .ValidateOnStart();
         services.TryAddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.TryAddSingleton<HarvestStore>();
+        services.TryAddSingleton<LivingStore>();
         services.TryAddSingleton<HarvestRuns>();
+        services.TryAddSingleton<HarvestPageSender>();
         services.TryAddTransient<HarvestStep>();
+        services.TryAddTransient<Discovery>();
+        services.TryAddTransient<StalledRunSweeper>();
         return services;
     }
 }

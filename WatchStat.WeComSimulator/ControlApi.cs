@@ -27,6 +27,7 @@ internal static class ControlApi
         app.MapGet("/sim/lives/{livingid}", (RequestDelegate)(context => GetLiveAsync(context, state)));
         app.MapPut("/sim/lives/{livingid}", (RequestDelegate)(context => PutLiveAsync(context, state)));
         app.MapPut("/sim/apps/{corpid}/secret", (RequestDelegate)(context => PutSecretAsync(context, state)));
+        app.MapPut("/sim/anchors/{userid}", (RequestDelegate)(context => PutAnchorAsync(context, state)));
         app.MapGet("/sim/settings", (RequestDelegate)(context => WriteSettingsAsync(context, state)));
         app.MapPut("/sim/settings", (RequestDelegate)(context => PutSettingsAsync(context, state)));
     }
@@ -190,6 +191,22 @@ internal static class ControlApi
         }
 
         state.SetSecret(corpId, secret.GetString()!);
+        await WriteOkAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>PUT /sim/anchors/{userid} {"lives": 150}: an anchor with that many lives of every status.</summary>
+    private static async Task PutAnchorAsync(HttpContext context, SimulatorState state)
+    {
+        string userId = RouteValue(context, "userid");
+        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null || !body.RootElement.TryGetProperty("lives", out var lives) || !lives.TryGetInt32(out int count) || count is < 0 or > 100_000
+            || string.IsNullOrEmpty(userId))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"lives\": 0-100000}").ConfigureAwait(false);
+            return;
+        }
+
+        state.Anchors.Add(userId, count);
         await WriteOkAsync(context).ConfigureAwait(false);
     }
 

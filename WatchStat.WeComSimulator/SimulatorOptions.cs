@@ -30,6 +30,10 @@ public sealed class SimulatorOptions
     /// <summary>Added (real <see cref="Task.Delay(int)"/>) to every WeCom API answer.</summary>
     public int LatencyMilliseconds { get; set; }
 
+    /// <summary>Anchors by userid and how many lives each created (read when <see cref="SimulatorState"/> is created).</summary>
+    [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding.")]
+    public Dictionary<string, int> Anchors { get; set; } = new(StringComparer.Ordinal);
+
     /// <summary>Explicitly registered lives by livingid (read when <see cref="SimulatorState"/> is created).</summary>
     [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding; part of the agreed API.")]
     public Dictionary<string, LiveSpec> Lives { get; set; } = new(StringComparer.Ordinal);

@@ -26,6 +26,12 @@ public sealed partial class SimulatorState
         Options = options;
         options.Apps ??= [];
         _time = time ?? TimeProvider.System;
+        Anchors = new SimulatedAnchors(_time);
+        foreach (var (anchor, lives) in options.Anchors ?? [])
+        {
+            Anchors.Add(anchor, lives);
+        }
+
         if (options.Lives is not null)
         {
             foreach (var (livingId, spec) in options.Lives)
@@ -37,6 +43,9 @@ public sealed partial class SimulatorState
 
     /// <summary>The options; LatencyMilliseconds, TokenLifetimeSeconds and PageSize may be changed at run time.</summary>
     public SimulatorOptions Options { get; }
+
+    /// <summary>Anchors and their lives, for get_user_all_livingid and get_living_info.</summary>
+    public SimulatedAnchors Anchors { get; }
 
     /// <summary>Call, token and error counters.</summary>
     public SimulatorCounters Counters { get; } = new();

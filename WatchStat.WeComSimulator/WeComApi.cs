@@ -37,6 +37,8 @@ internal static class WeComApi
 {
     public const string GetTokenApi = "gettoken";
     public const string GetWatchStatApi = "living/get_watch_stat";
+    public const string GetUserAllLivingIdApi = "living/get_user_all_livingid";
+    public const string GetLivingInfoApi = "living/get_living_info";
 
     private const string JsonContentType = "application/json; charset=utf-8";
 
@@ -64,12 +66,8 @@ internal static class WeComApi
     {
         MapApi(app, state, HttpMethods.Get, GetTokenApi, requiresToken: false, GetTokenAsync);
         MapApi(app, state, HttpMethods.Post, GetWatchStatApi, requiresToken: true, GetWatchStatAsync);
-
-        // Discovery APIs (to be added): map them here so they get the same pipeline (counting, latency, fault hook,
-        // access_token check), e.g.
-        //   MapApi(app, state, HttpMethods.Post, "living/get_user_all_livingid", requiresToken: true, GetUserAllLivingIdAsync);
-        //   MapApi(app, state, HttpMethods.Get, "living/get_living_info", requiresToken: true, GetLivingInfoAsync);
-        // and answer through WriteErrorAsync / WriteAsync below.
+        MapApi(app, state, HttpMethods.Post, GetUserAllLivingIdApi, requiresToken: true, DiscoveryApi.GetUserAllLivingIdAsync);
+        MapApi(app, state, HttpMethods.Get, GetLivingInfoApi, requiresToken: true, DiscoveryApi.GetLivingInfoAsync);
     }
 
     /// <summary>Maps /cgi-bin/{api} through the pipeline.</summary>

@@ -46,6 +46,24 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(("Out", HarvestPageMessage.QueueName), (output.GetProperty("direction").GetString(), output.GetProperty("queueName").GetString()));
     }
 
+    [Theory]
+    [InlineData("NightlyHarvestFunction", "%Harvest:NightlySchedule%")]
+    [InlineData("StalledRunSweepFunction", "%Harvest:SweepSchedule%")]
+    public void The_timer_functions_take_their_schedules_from_settings(string name, string schedule)
+    {
+        var trigger = Binding(Function(name), "timerTrigger");
+        Assert.Equal(schedule, trigger.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
+    public void The_sample_settings_give_every_schedule_the_timers_read()
+    {
+        var values = JsonDocument.Parse(File.ReadAllText(RepoPaths.Combine("local.settings.sample.json"))).RootElement.GetProperty("Values");
+
+        Assert.Equal(HarvestOptions.DefaultNightlySchedule, values.GetProperty("Harvest:NightlySchedule").GetString());
+        Assert.Equal(HarvestOptions.DefaultSweepSchedule, values.GetProperty("Harvest:SweepSchedule").GetString());
+    }
+
     [Fact]
     public void Host_json_encodes_queue_messages_as_the_app_sends_them()
     {

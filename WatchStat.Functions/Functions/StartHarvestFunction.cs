@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Net.Http.Headers;
 using WatchStat.Harvest;
+using WatchStat.Storage;
 using WatchStat.WeCom;
 
 namespace WatchStat.Functions;
@@ -13,7 +14,7 @@ namespace WatchStat.Functions;
 /// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
 /// and changes nothing. The first page leaves through the queue output binding.
 /// </summary>
-public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps)
+public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps, LivingStore livings, TimeProvider time)
 {
     public const int MaxBodyBytes = 16 * 1024;
 
@@ -26,7 +27,10 @@ public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps)
         if (problem is not null) return new StartHarvestOutput { Result = problem };
         if (apps.Check(appName) is { } unknown) return new StartHarvestOutput { Result = Problems.BadRequest(unknown) };
 
-        var start = await runs.StartAsync(livingId!, apps.Get(appName), force, cancellationToken);
+        var app = apps.Get(appName);
+        // Remembered so the nightly harvest refreshes lives that came in this way, whoever their anchor is.
+        await livings.RecordArrivalAsync(livingId!, app.Name, time.GetUtcNow(), cancellationToken);
+        var start = await runs.StartAsync(livingId!, app, force, cancellationToken);
         var location = HarvestRoutes.StatusPath(livingId!);
         return new StartHarvestOutput
         {

@@ -11,10 +11,9 @@ public sealed record HarvestStart(HarvestRecord Status, HarvestPageMessage? Firs
 public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
 {
     /// <summary>
-    /// Starts a run for a live, unless one is already queued or running (then that one is returned as it is,
-    /// so a live never gets a second chain) or <paramref name="force"/> is set. A run that is still queued gets
-    /// its first page's message again: if the first send was lost nothing else would move it, and a duplicate of
-    /// it is a no-op for the page step.
+    /// Starts a run for a live, unless one is already queued or running (then that one is returned as it is, with
+    /// no message, so a live never gets a second chain) or <paramref name="force"/> is set. If the first page's
+    /// message is lost after the row was written, the stalled-run sweeper sends it again.
     /// </summary>
     public async Task<HarvestStart> StartAsync(string livingId, WeComApp app, bool force, CancellationToken cancellationToken)
     {
@@ -22,10 +21,7 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
         {
             var existing = await store.GetAsync(livingId, cancellationToken);
             if (existing is not null && HarvestStates.IsActive(existing.State) && !force)
-            {
-                var again = existing.State == HarvestStates.Queued ? FirstPageOf(existing) : null;
-                return new HarvestStart(existing, again, Created: false);
-            }
+                return new HarvestStart(existing, FirstPage: null, Created: false);
 
             var record = HarvestRecord.NewRun(livingId, app.Name, NewRunId(), time.GetUtcNow());
             bool written;

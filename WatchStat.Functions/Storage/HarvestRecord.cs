@@ -53,6 +53,9 @@ public sealed class HarvestRecord : ITableEntity
     public int? LastErrorCode { get; set; }
     public string? LastErrorMessage { get; set; }
 
+    /// <summary>When the stalled-run sweeper last sent this run's page again.</summary>
+    public DateTimeOffset? RedrivenAt { get; set; }
+
     /// <summary>The queue message that last advanced the checkpoint: its redelivery re-sends the successor.</summary>
     public string? LastMessageId { get; set; }
 

@@ -12,23 +12,15 @@ public sealed class HarvestStore(StorageClients storage)
     /// <summary>Most operations Azure allows in one entity-group transaction.</summary>
     public const int MaxBatchSize = 100;
 
-    private Task? _created;
+    private readonly CreateOnce _created = new(ct => Task.WhenAll(
+        storage.Tables.GetTableClient(HarvestRecord.TableName).CreateIfNotExistsAsync(ct),
+        storage.Tables.GetTableClient(ViewerRows.TableName).CreateIfNotExistsAsync(ct)));
 
     public TableClient Harvests { get; } = storage.Tables.GetTableClient(HarvestRecord.TableName);
     public TableClient WatchStats { get; } = storage.Tables.GetTableClient(ViewerRows.TableName);
 
-    /// <summary>Creates the tables once per process; a failed attempt is tried again by the next caller.</summary>
-    public Task EnsureCreatedAsync(CancellationToken cancellationToken = default)
-    {
-        var current = Volatile.Read(ref _created);
-        if (current is null || current.IsFaulted || current.IsCanceled)
-        {
-            var attempt = Task.WhenAll(Harvests.CreateIfNotExistsAsync(cancellationToken), WatchStats.CreateIfNotExistsAsync(cancellationToken));
-            Interlocked.CompareExchange(ref _created, attempt, current);
-            current = Volatile.Read(ref _created)!;
-        }
-        return current;
-    }
+    /// <summary>Creates the tables once per process.</summary>
+    public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) => _created.EnsureAsync(cancellationToken);
 
     public async Task<HarvestRecord?> GetAsync(string livingId, CancellationToken cancellationToken)
     {

@@ -20,12 +20,47 @@ public sealed partial class WeComClient(
 {
     public const string GetTokenApi = "gettoken";
     public const string GetWatchStatApi = "living/get_watch_stat";
+    public const string GetUserAllLivingIdApi = "living/get_user_all_livingid";
+    public const string GetLivingInfoApi = "living/get_living_info";
+
+    /// <summary>Most lives one get_user_all_livingid page may list.</summary>
+    public const int MaxLivingIdsPerPage = 100;
 
     /// <summary>One page of a live's watch detail. <paramref name="nextKey"/> is "0" for the first page.</summary>
     public Task<WatchStatResult> GetWatchStatAsync(WeComApp app, string livingId, string nextKey, CancellationToken cancellationToken)
     {
         var body = JsonSerializer.SerializeToUtf8Bytes(new WatchStatRequest(livingId, nextKey), WeComJsonContext.Default.WatchStatRequest);
         return CallAsync(app, GetWatchStatApi, token => PostJson(GetWatchStatApi, token, body), WeComJsonContext.Default.WatchStatResult, cancellationToken);
+    }
+
+    /// <summary>Every live the app created for an anchor, following <c>next_cursor</c> until it comes back empty.</summary>
+    public async Task<IReadOnlyList<string>> ListLivingIdsAsync(WeComApp app, string anchorUserId, CancellationToken cancellationToken)
+    {
+        var ids = new List<string>();
+        var seenCursors = new HashSet<string>(StringComparer.Ordinal);
+        var cursor = "";
+        do
+        {
+            var body = JsonSerializer.SerializeToUtf8Bytes(new UserAllLivingIdRequest(anchorUserId, cursor, MaxLivingIdsPerPage), WeComJsonContext.Default.UserAllLivingIdRequest);
+            var page = await CallAsync(app, GetUserAllLivingIdApi, token => PostJson(GetUserAllLivingIdApi, token, body), WeComJsonContext.Default.UserAllLivingIdResult, cancellationToken)
+                .ConfigureAwait(false);
+            ids.AddRange(page.LivingIds ?? []);
+            cursor = page.NextCursor ?? "";
+            if (cursor.Length > 0 && !seenCursors.Add(cursor))
+                throw WeComException.Transport(GetUserAllLivingIdApi, $"next_cursor repeated for anchor '{anchorUserId}'; stopped instead of looping.");
+        }
+        while (cursor.Length > 0);
+        return ids;
+    }
+
+    /// <summary>A live's details (theme, times, status, counts, replay).</summary>
+    public async Task<LivingInfo> GetLivingInfoAsync(WeComApp app, string livingId, CancellationToken cancellationToken)
+    {
+        var query = $"&livingid={Uri.EscapeDataString(livingId)}";
+        var result = await CallAsync(app, GetLivingInfoApi,
+            token => new HttpRequestMessage(HttpMethod.Get, $"cgi-bin/{GetLivingInfoApi}?access_token={Uri.EscapeDataString(token)}{query}"),
+            WeComJsonContext.Default.LivingInfoResult, cancellationToken).ConfigureAwait(false);
+        return result.LivingInfo ?? throw WeComException.Transport(GetLivingInfoApi, "the answer has errcode 0 but no living_info.");
     }
 
     /// <summary>

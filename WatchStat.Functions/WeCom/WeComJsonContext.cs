@@ -12,4 +12,7 @@ namespace WatchStat.WeCom;
 [JsonSerializable(typeof(TokenResult))]
 [JsonSerializable(typeof(WatchStatRequest))]
 [JsonSerializable(typeof(WatchStatResult))]
+[JsonSerializable(typeof(UserAllLivingIdRequest))]
+[JsonSerializable(typeof(UserAllLivingIdResult))]
+[JsonSerializable(typeof(LivingInfoResult))]
 public sealed partial class WeComJsonContext : JsonSerializerContext;

@@ -84,3 +84,68 @@ public sealed record WatchStatExternalUser
     /// <summary>Present when the invitor is not a member ("推广产品" lives only).</summary>
     [JsonPropertyName("invitor_external_userid")] public string? InvitorExternalUserId { get; init; }
 }
+
+/// <summary>Body of <c>POST /cgi-bin/living/get_user_all_livingid</c> (path/96834).</summary>
+public sealed record UserAllLivingIdRequest(
+    [property: JsonPropertyName("userid")] string UserId,
+    [property: JsonPropertyName("cursor")] string Cursor,
+    [property: JsonPropertyName("limit")] int Limit);
+
+/// <summary>One page of an anchor's lives; <see cref="NextCursor"/> empty on the last page.</summary>
+public sealed record UserAllLivingIdResult : WeComResult
+{
+    [JsonPropertyName("next_cursor")]
+    [JsonConverter(typeof(OpaqueStringConverter))]
+    public string? NextCursor { get; init; }
+
+    [JsonPropertyName("livingid_list")] public IReadOnlyList<string>? LivingIds { get; init; }
+}
+
+/// <summary><c>GET /cgi-bin/living/get_living_info</c> (path/96835).</summary>
+public sealed record LivingInfoResult : WeComResult
+{
+    [JsonPropertyName("living_info")] public LivingInfo? LivingInfo { get; init; }
+}
+
+/// <summary>A live's details, every field of the API page. Times are unix seconds.</summary>
+public sealed record LivingInfo
+{
+    [JsonPropertyName("theme")] public string? Theme { get; init; }
+    [JsonPropertyName("living_start")] public long LivingStart { get; init; }
+    /// <summary>Seconds the live lasted.</summary>
+    [JsonPropertyName("living_duration")] public int LivingDuration { get; init; }
+
+    /// <summary>0 scheduled, 1 live, 2 ended, 3 expired, 4 cancelled.</summary>
+    [JsonPropertyName("status")] public int? StatusValue { get; init; }
+
+    /// <summary>The API page's sample spells the key <c>"status "</c>, with a space: accepted too, in case WeCom does.</summary>
+    [JsonPropertyName("status ")] public int? StatusWithSpace { get; init; }
+
+    [JsonIgnore] public int Status => StatusValue ?? StatusWithSpace ?? -1;
+
+    [JsonPropertyName("reserve_start")] public long ReserveStart { get; init; }
+    [JsonPropertyName("reserve_living_duration")] public int ReserveLivingDuration { get; init; }
+    [JsonPropertyName("description")] public string? Description { get; init; }
+    [JsonPropertyName("anchor_userid")] public string? AnchorUserId { get; init; }
+    [JsonPropertyName("main_department")] public long MainDepartment { get; init; }
+    [JsonPropertyName("viewer_num")] public int ViewerNum { get; init; }
+    [JsonPropertyName("comment_num")] public int CommentNum { get; init; }
+    [JsonPropertyName("mic_num")] public int MicNum { get; init; }
+    /// <summary>1 when replay is open.</summary>
+    [JsonPropertyName("open_replay")] public int OpenReplay { get; init; }
+    /// <summary>With open_replay = 1: 0 ready, 1 generating, 2 deleted, 3 failed.</summary>
+    [JsonPropertyName("replay_status")] public int ReplayStatus { get; init; }
+    /// <summary>0 general, 1 small class, 2 large class, 3 training, 4 event.</summary>
+    [JsonPropertyName("type")] public int Type { get; init; }
+    /// <summary>The stream's push address: it carries the push key, so it is read but never stored or logged.</summary>
+    [JsonPropertyName("push_stream_url")] public string? PushStreamUrl { get; init; }
+    [JsonPropertyName("online_count")] public int OnlineCount { get; init; }
+    [JsonPropertyName("subscribe_count")] public int SubscribeCount { get; init; }
+
+    // The generated ToString would print push_stream_url, push key and all.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("theme = ").Append(Theme).Append(", status = ").Append(Status).Append(", living_start = ").Append(LivingStart);
+        return true;
+    }
+}

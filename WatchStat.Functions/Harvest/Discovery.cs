@@ -1,0 +1,144 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using WatchStat.Storage;
+using WatchStat.WeCom;
+
+namespace WatchStat.Harvest;
+
+/// <summary>What the nightly harvest decided about one live, and why.</summary>
+public sealed record DiscoveryDecision(string App, string? AnchorUserId, string LivingId, string? Theme, int? Status, bool Enqueue, string Reason, string? RunId = null);
+
+/// <summary>
+/// The nightly harvest: for every app and anchor, list the anchor's lives, read each one's details into
+/// <c>Livings</c>, and start a harvest for each live that ended within the lookback window, plus the lives that
+/// arrived through the HTTP endpoint within it. A live already queued or running is left alone; a completed one
+/// gets a fresh run (watch time grows with replay viewing).
+/// </summary>
+public sealed partial class Discovery(
+    WeComClient wecom,
+    WeComApps apps,
+    LivingStore livings,
+    HarvestStore store,
+    HarvestRuns runs,
+    HarvestPageSender sender,
+    IOptions<HarvestOptions> options,
+    TimeProvider time,
+    ILogger<Discovery> logger)
+{
+    /// <summary>How many get_living_info calls run at once.</summary>
+    private const int InfoParallelism = 8;
+
+    /// <param name="appName">One app, or null for every configured app.</param>
+    /// <param name="dryRun">Decide and report, but write and enqueue nothing.</param>
+    public async Task<IReadOnlyList<DiscoveryDecision>> RunAsync(string? appName, bool dryRun, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var windowStart = now.AddDays(-options.Value.LookbackDays);
+        var targets = appName is null ? apps.All : [apps.Get(appName)];
+        var decisions = new List<DiscoveryDecision>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+
+        foreach (var app in targets)
+        {
+            foreach (var anchor in app.AnchorUserIds)
+            {
+                var ids = (await wecom.ListLivingIdsAsync(app, anchor, cancellationToken)).Where(seen.Add).ToList();
+                var infos = await ReadInfosAsync(app, ids, dryRun, now, cancellationToken);
+                foreach (var (livingId, info, error) in infos)
+                    decisions.Add(await DecideAsync(app, anchor, livingId, info, error, arrivedAt: null, windowStart, now, dryRun, cancellationToken));
+            }
+        }
+
+        // Lives that came in through POST /api/harvests within the window, whoever their anchor is.
+        var arrivals = (await livings.ArrivalsAsync(windowStart, now, cancellationToken))
+            .Where(a => (appName is null || string.Equals(a.App, appName, StringComparison.OrdinalIgnoreCase)) && seen.Add(a.LivingId))
+            .ToList();
+        foreach (var group in arrivals.GroupBy(a => a.App, StringComparer.OrdinalIgnoreCase))
+        {
+            if (apps.Find(group.Key) is not { } app)
+            {
+                decisions.AddRange(group.Select(a => new DiscoveryDecision(group.Key, null, a.LivingId, null, null, false, $"its app '{group.Key}' is no longer configured")));
+                continue;
+            }
+            var infos = await ReadInfosAsync(app, [.. group.Select(a => a.LivingId)], dryRun, now, cancellationToken);
+            foreach (var (livingId, info, error) in infos)
+            {
+                var arrivedAt = group.First(a => a.LivingId == livingId).ArrivedAt;
+                decisions.Add(await DecideAsync(app, null, livingId, info, error, arrivedAt, windowStart, now, dryRun, cancellationToken));
+            }
+        }
+
+        var enqueued = decisions.Count(d => d.Enqueue);
+        LogDone(enqueued, decisions.Count, dryRun);
+        return decisions;
+    }
+
+    private async Task<IReadOnlyList<(string LivingId, LivingInfo? Info, string? Error)>> ReadInfosAsync(
+        WeComApp app, IReadOnlyList<string> ids, bool dryRun, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var results = new (string, LivingInfo?, string?)[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = InfoParallelism, CancellationToken = cancellationToken },
+            async (i, ct) =>
+            {
+                try
+                {
+                    var info = await wecom.GetLivingInfoAsync(app, ids[i], ct);
+                    if (!dryRun) await livings.SaveInfoAsync(ids[i], app.Name, info, now, ct);
+                    results[i] = (ids[i], info, null);
+                }
+                catch (WeComException ex) when (!ex.IsRetryable)
+                {
+                    // One live WeCom will not describe must not stop the others.
+                    results[i] = (ids[i], null, $"WeCom would not describe it: errcode {ex.ErrCode}, {ex.ErrMsg}");
+                }
+            });
+        return results;
+    }
+
+    private async Task<DiscoveryDecision> DecideAsync(
+        WeComApp app, string? anchor, string livingId, LivingInfo? info, string? error, DateTimeOffset? arrivedAt,
+        DateTimeOffset windowStart, DateTimeOffset now, bool dryRun, CancellationToken cancellationToken)
+    {
+        DiscoveryDecision Skip(string reason) => new(app.Name, anchor, livingId, info?.Theme, info?.Status, false, reason);
+
+        if (info is null) return Skip(error ?? "no details");
+        if (info.Status != LivingStatus.Ended)
+            return Skip($"{LivingStore.StatusName(info.Status)} (status {info.Status}): only ended lives are harvested");
+
+        var endedAt = DateTimeOffset.FromUnixTimeSeconds(info.LivingStart + info.LivingDuration);
+        string why;
+        if (arrivedAt is { } arrived)
+        {
+            why = $"arrived through the HTTP endpoint {Ago(now - arrived)} ago";
+        }
+        else if (endedAt < windowStart)
+        {
+            return Skip($"ended {Ago(now - endedAt)} ago, before the {options.Value.LookbackDays}-day window");
+        }
+        else
+        {
+            why = $"ended {Ago(now - endedAt)} ago";
+        }
+
+        var current = await store.GetAsync(livingId, cancellationToken);
+        if (current is not null && HarvestStates.IsActive(current.State))
+            return Skip($"already {current.State} (run {current.RunId})");
+        if (current is { State: HarvestStates.Completed }) why += "; a fresh run refreshes the completed one";
+        if (dryRun) return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why);
+
+        var start = await runs.StartAsync(livingId, app, force: false, cancellationToken);
+        if (!start.Created) return Skip($"already {start.Status.State} (run {start.Status.RunId})");
+        await sender.SendAsync(HarvestRuns.FirstPageOf(start.Status), delay: null, cancellationToken);
+        LogEnqueued(livingId, app.Name, start.Status.RunId, why);
+        return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why, start.Status.RunId);
+    }
+
+    private static string Ago(TimeSpan span) =>
+        span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : span.TotalHours >= 1 ? $"{span.TotalHours:0.#} hours" : $"{Math.Max(0, span.TotalMinutes):0} minutes";
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: live {LivingId} of app {App} enqueued as run {RunId}: {Reason}")]
+    private partial void LogEnqueued(string livingId, string app, string runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued (dry run: {DryRun})")]
+    private partial void LogDone(int enqueued, int lives, bool dryRun);
+}

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+
+namespace WatchStat.WeComSimulator;
+
+/// <summary>
+/// What <c>living/get_living_info</c> answers for a live (path/96835), every field. Times are unix seconds.
+/// status: 0 scheduled, 1 live, 2 ended, 3 expired, 4 cancelled; replay_status (open_replay = 1): 0 ready,
+/// 1 generating, 2 deleted, 3 failed; type: 0 general, 1 small class, 2 large class, 3 training, 4 event.
+/// </summary>
+public sealed record SimulatedLivingInfo(
+    string LivingId,
+    string AnchorUserId,
+    string Theme,
+    long LivingStart,
+    int LivingDuration,
+    int Status,
+    long ReserveStart,
+    int ReserveLivingDuration,
+    string Description,
+    int MainDepartment,
+    int ViewerNum,
+    int CommentNum,
+    int MicNum,
+    int OpenReplay,
+    int ReplayStatus,
+    int Type,
+    string PushStreamUrl,
+    int OnlineCount,
+    int SubscribeCount)
+{
+    /// <summary>When the live ended (start + duration); meaningful for status 2.</summary>
+    public DateTimeOffset EndedAt => DateTimeOffset.FromUnixTimeSeconds(LivingStart + LivingDuration);
+}
+
+/// <summary>
+/// Anchors and the lives they created, for the discovery APIs. Each anchor's lives are generated once when it is
+/// added, from its index and the clock at that moment: every status, start times spread over the past weeks.
+/// Their livingids follow the <c>{M}m{X}x</c> convention, so <c>get_watch_stat</c> answers for them too.
+/// </summary>
+public sealed class SimulatedAnchors(TimeProvider time)
+{
+    private static readonly string[] Themes = ["新品发布会", "季度全员大会", "销售技巧培训", "产品公开课", "客户答谢直播", "安全生产培训", "年度战略分享"];
+
+    private readonly ConcurrentDictionary<string, IReadOnlyList<SimulatedLivingInfo>> _byAnchor = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SimulatedLivingInfo> _byLive = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds an anchor with <paramref name="lives"/> lives. Live i: status by i % 10 (0 scheduled, 1 live,
+    /// 2 expired, 3 cancelled, otherwise ended); the ended ones started i × <paramref name="spacing"/> ago
+    /// (default 7 hours, so 150 lives span six weeks) and lasted an hour.
+    /// </summary>
+    public IReadOnlyList<SimulatedLivingInfo> Add(string anchorUserId, int lives, TimeSpan? spacing = null)
+    {
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        var step = (long)(spacing ?? TimeSpan.FromHours(7)).TotalSeconds;
+        var list = new List<SimulatedLivingInfo>(lives);
+        for (var i = 0; i < lives; i++)
+        {
+            var livingId = $"lv-{anchorUserId}-{i:D4}-{3 + i % 5}m{2 + i % 3}x";
+            var status = (i % 10) switch { 0 => 0, 1 => 1, 2 => 3, 3 => 4, _ => 2 };
+            var start = status switch
+            {
+                0 => now + 3600 * (i + 1),   // scheduled ahead
+                1 => now - 1800,             // on air
+                _ => now - step * i,         // in the past
+            };
+            var duration = status == 2 ? 3600 : status == 1 ? 1800 : 0;
+            var openReplay = i % 2;
+            var info = new SimulatedLivingInfo(
+                livingId, anchorUserId, $"{Themes[i % Themes.Length]} #{i}", start, duration, status,
+                ReserveStart: start, ReserveLivingDuration: 3600, Description: $"模拟直播 {i}：{anchorUserId}",
+                MainDepartment: 1 + i % 4, ViewerNum: status == 2 ? 5 + i % 7 : 0, CommentNum: status == 2 ? i % 5 : 0, MicNum: status == 2 ? i % 2 : 0,
+                OpenReplay: openReplay, ReplayStatus: openReplay == 1 ? i % 4 : 0, Type: i % 5,
+                PushStreamUrl: $"rtmp://push.example.invalid/live/{livingId}?key=sim", OnlineCount: status == 1 ? 42 : 0, SubscribeCount: 10 + i % 30);
+            list.Add(info);
+            _byLive[livingId] = info;
+        }
+        _byAnchor[anchorUserId] = list;
+        return list;
+    }
+
+    public IReadOnlyList<SimulatedLivingInfo> LivesOf(string anchorUserId) => _byAnchor.GetValueOrDefault(anchorUserId) ?? [];
+
+    /// <summary>The info of an anchor's live; for any other live with viewers (the id convention), an ended live of yesterday.</summary>
+    public SimulatedLivingInfo? Info(string livingId, SimulatedLive? live)
+    {
+        if (_byLive.TryGetValue(livingId, out var info)) return info;
+        if (live is null) return null;
+        var start = time.GetUtcNow().AddDays(-1).ToUnixTimeSeconds();
+        return new SimulatedLivingInfo(livingId, "sim-anchor", "模拟直播", start, 3600, 2, start, 3600, "", 1, live.Total, 0, 0, 0, 0, 0, "", 0, 0);
+    }
+}
