@@ -13,6 +13,9 @@ app.Configure(config =>
     config.AddCommand<HarvestCommand>("harvest")
         .WithDescription("Harvest a live into Table Storage in this process (same step and checkpoint as the Functions app); resumes an unfinished run.")
         .WithExample("harvest", "lv-demo-12000m8000x");
+    config.AddCommand<RetryCommand>("retry")
+        .WithDescription("Re-drive a failed run from its checkpoint through the queue (for the deployed app to pick up).")
+        .WithExample("retry", "lv-demo-12000m8000x");
     config.AddCommand<DiscoverCommand>("discover")
         .WithDescription("Run the nightly harvest's discovery now: list the anchors' lives, record them, enqueue those that need harvesting.")
         .WithExample("discover", "--dry-run");

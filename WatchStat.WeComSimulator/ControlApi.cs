@@ -28,6 +28,13 @@ internal static class ControlApi
         app.MapPut("/sim/lives/{livingid}", (RequestDelegate)(context => PutLiveAsync(context, state)));
         app.MapPut("/sim/apps/{corpid}/secret", (RequestDelegate)(context => PutSecretAsync(context, state)));
         app.MapPut("/sim/anchors/{userid}", (RequestDelegate)(context => PutAnchorAsync(context, state)));
+        app.MapGet("/sim/faults", (RequestDelegate)(context => WriteFaultsAsync(context, state)));
+        app.MapPut("/sim/faults", (RequestDelegate)(context => PutFaultsAsync(context, state)));
+        app.MapDelete("/sim/faults", (RequestDelegate)(context =>
+        {
+            state.Faults.Clear();
+            return WriteOkAsync(context);
+        }));
         app.MapGet("/sim/settings", (RequestDelegate)(context => WriteSettingsAsync(context, state)));
         app.MapPut("/sim/settings", (RequestDelegate)(context => PutSettingsAsync(context, state)));
     }
@@ -193,6 +200,34 @@ internal static class ControlApi
         state.SetSecret(corpId, secret.GetString()!);
         await WriteOkAsync(context).ConfigureAwait(false);
     }
+
+    private static readonly JsonSerializerOptions FaultJson = new(JsonSerializerDefaults.Web);
+
+    /// <summary>PUT /sim/faults {"seed": 7, "rules": [{"kinds": ["Http502", "SystemBusy"], "api": "living/get_watch_stat", "rate": 0.2, "fromCall": 10, "toCall": 14}]}.</summary>
+    private static async Task PutFaultsAsync(HttpContext context, SimulatorState state)
+    {
+        FaultSettings? settings;
+        try
+        {
+            settings = await JsonSerializer.DeserializeAsync<FaultSettings>(context.Request.Body, FaultJson, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException ex)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"body must be {{\"seed\": n, \"rules\": [...]}}: {ex.Message}").ConfigureAwait(false);
+            return;
+        }
+
+        state.Faults.Set(settings?.Rules ?? [], settings?.Seed ?? 0);
+        await WriteFaultsAsync(context, state).ConfigureAwait(false);
+    }
+
+    private static Task WriteFaultsAsync(HttpContext context, SimulatorState state)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        return context.Response.WriteAsJsonAsync(new { rules = state.Faults.Rules, injected = state.Faults.InjectedSnapshot().ToDictionary(kv => kv.Key.ToString(), kv => kv.Value) }, FaultJson);
+    }
+
+    private sealed record FaultSettings(int Seed, IReadOnlyList<FaultRule>? Rules);
 
     /// <summary>PUT /sim/anchors/{userid} {"lives": 150}: an anchor with that many lives of every status.</summary>
     private static async Task PutAnchorAsync(HttpContext context, SimulatorState state)

@@ -34,6 +34,14 @@ public sealed class SimulatorOptions
     [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding.")]
     public Dictionary<string, int> Anchors { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Fault rules in force from the start (changeable later through <see cref="SimulatorState.Faults"/> or <c>PUT /sim/faults</c>).</summary>
+    [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding.")]
+    [SuppressMessage("Design", "CA1002:Do not expose generic lists", Justification = "Settable for configuration binding.")]
+    public List<FaultRule> Faults { get; set; } = [];
+
+    /// <summary>Seed of the fault dice, so a faulty run can be repeated.</summary>
+    public int FaultSeed { get; set; }
+
     /// <summary>Explicitly registered lives by livingid (read when <see cref="SimulatorState"/> is created).</summary>
     [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding; part of the agreed API.")]
     public Dictionary<string, LiveSpec> Lives { get; set; } = new(StringComparer.Ordinal);

@@ -27,6 +27,8 @@ public sealed partial class SimulatorState
         options.Apps ??= [];
         _time = time ?? TimeProvider.System;
         Anchors = new SimulatedAnchors(_time);
+        Faults = new SimulatorFaults(_time);
+        Faults.Set(options.Faults ?? [], options.FaultSeed);
         foreach (var (anchor, lives) in options.Anchors ?? [])
         {
             Anchors.Add(anchor, lives);
@@ -43,6 +45,9 @@ public sealed partial class SimulatorState
 
     /// <summary>The options; LatencyMilliseconds, TokenLifetimeSeconds and PageSize may be changed at run time.</summary>
     public SimulatorOptions Options { get; }
+
+    /// <summary>The fault rules in force (set from <see cref="SimulatorOptions.Faults"/>, changeable at run time).</summary>
+    public SimulatorFaults Faults { get; }
 
     /// <summary>Anchors and their lives, for get_user_all_livingid and get_living_info.</summary>
     public SimulatedAnchors Anchors { get; }

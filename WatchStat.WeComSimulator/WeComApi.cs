@@ -98,6 +98,11 @@ internal static class WeComApi
             }
         }
 
+        if (call.State.Faults.Pick(call.Api) is { } fault)
+        {
+            if (await InjectAsync(call, fault.Kind, fault.Rule).ConfigureAwait(false)) return;
+        }
+
         WeComError? tokenError = null;
         if (requiresToken)
         {
@@ -123,25 +128,71 @@ internal static class WeComApi
             }
         }
 
-        var fault = InjectFault(call);
-        if (fault is not null || tokenError is not null)
+        if (tokenError is not null)
         {
-            await WriteErrorAsync(call, fault ?? tokenError!).ConfigureAwait(false);
+            await WriteErrorAsync(call, tokenError).ConfigureAwait(false);
             return;
         }
 
         await handler(call).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// FAULT-INJECTION HOOK. Return an error to answer it instead of running the API (e.g. -1 "system busy",
-    /// 45009 frequency limit, 45033 concurrency, 60020 IP not trusted), based on call.Api, call.CorpId and state
-    /// to be added to <see cref="SimulatorState"/>. Today nothing is injected.
-    /// </summary>
-    private static WeComError? InjectFault(ApiCall call)
+    /// <summary>Answers a call as the fault says; false when the call should go on (a slow answer, after its delay).</summary>
+    private static async Task<bool> InjectAsync(ApiCall call, FaultKind kind, FaultRule rule)
     {
-        _ = call;
-        return null;
+        var context = call.Context;
+        switch (kind)
+        {
+            case FaultKind.SystemBusy: await WriteErrorAsync(call, new WeComError(-1, "system busy")).ConfigureAwait(false); return true;
+            case FaultKind.FrequencyLimit: await WriteErrorAsync(call, new WeComError(45009, "api freq out of limit")).ConfigureAwait(false); return true;
+            case FaultKind.ConcurrencyLimit: await WriteErrorAsync(call, new WeComError(45033, "api concurrent out of limit")).ConfigureAwait(false); return true;
+            case FaultKind.InvalidToken: await WriteErrorAsync(call, WeComError.InvalidAccessToken).ConfigureAwait(false); return true;
+            case FaultKind.TokenExpired: await WriteErrorAsync(call, WeComError.AccessTokenExpired).ConfigureAwait(false); return true;
+            case FaultKind.IpNotTrusted: await WriteErrorAsync(call, new WeComError(60020, "not allow to access from your ip, from ip: 203.0.113.7")).ConfigureAwait(false); return true;
+            case FaultKind.InvalidCorpId: await WriteErrorAsync(call, WeComError.InvalidCorpId).ConfigureAwait(false); return true;
+            case FaultKind.Http500 or FaultKind.Http502 or FaultKind.Http504:
+                var status = kind switch { FaultKind.Http500 => 500, FaultKind.Http502 => 502, _ => 504 };
+                await WriteRawAsync(context, status, "text/html; charset=utf-8",
+                    $"<html><head><title>{status}</title></head><body><center><h1>{status}</h1></center><hr><center>nginx</center></body></html>").ConfigureAwait(false);
+                return true;
+            case FaultKind.TruncatedJson:
+                await WriteRawAsync(context, 200, JsonContentType, "{\"errcode\":0,\"errmsg\":\"ok\",\"ending\":0,\"next_key\":\"nk_").ConfigureAwait(false);
+                return true;
+            case FaultKind.InvalidJson:
+                await WriteRawAsync(context, 200, JsonContentType, "<html><body>upstream error</body></html>").ConfigureAwait(false);
+                return true;
+            case FaultKind.CloseConnection:
+                context.Abort();
+                return true;
+            case FaultKind.Slow:
+                try
+                {
+                    await Task.Delay(rule.SlowMilliseconds, context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+                {
+                    return true;
+                }
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private static async Task WriteRawAsync(HttpContext context, int status, string contentType, string body)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(body);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = contentType;
+        context.Response.ContentLength = bytes.Length;
+        try
+        {
+            await context.Response.Body.WriteAsync(bytes, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away.
+        }
     }
 
     private static Task GetTokenAsync(ApiCall call)

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Options;
 using WatchStat.Harvest;
 using WatchStat.Storage;
 using WatchStat.WeCom;
@@ -11,7 +12,7 @@ public sealed record HarvestProgress(HarvestRecord Status, int PagesThisSession,
 /// Runs a live's harvest in-process: the same page step the queue function runs, one page after another, on the
 /// same checkpoint. An unfinished run (queued or running) is resumed where its checkpoint stands.
 /// </summary>
-public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore store, TimeProvider time)
+public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore store, IOptions<HarvestOptions> options, TimeProvider time)
 {
     public async Task<HarvestRecord> RunAsync(string livingId, WeComApp app, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
     {
@@ -23,6 +24,14 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
         while (HarvestStates.IsActive(status.State))
         {
             var result = await step.ExecuteAsync(HarvestRuns.NextPageOf(status), deliveryId: null, cancellationToken);
+            if (result is { Outcome: StepOutcome.Throttled, RetryAfter: { } delay })
+            {
+                // WeCom throttled: wait as the queue would, then go on from the same page.
+                status = result.Status!;
+                progress?.Invoke(new HarvestProgress(status, pages, time.GetElapsedTime(started)));
+                await Task.Delay(options.Value.Scaled(delay), time, cancellationToken);
+                continue;
+            }
             if (result.Outcome is StepOutcome.Advanced or StepOutcome.Completed or StepOutcome.Failed)
             {
                 status = result.Status!;

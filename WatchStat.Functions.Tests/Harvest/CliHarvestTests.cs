@@ -63,6 +63,34 @@ public sealed class CliHarvestTests : PipelineTest
     }
 
     [Fact]
+    public async Task A_harvest_killed_ten_times_at_random_points_and_resumed_writes_the_rows_of_a_clean_run()
+    {
+        var livingId = NewLiveId("24000m16000x"); // 400 pages, slowed so ten short lives of the CLI cannot finish them
+        Simulator.State.Options.LatencyMilliseconds = 30;
+        var seed = Random.Shared.Next();
+        var random = new Random(seed);
+        var kills = new List<int>();
+        for (var i = 0; i < 10; i++)
+        {
+            var after = random.Next(400, 2500);
+            if (await CliRunner.RunAndKillAsync(Environment, TimeSpan.FromMilliseconds(after), "harvest", livingId)) kills.Add(after);
+        }
+        var runBefore = await StatusAsync(livingId);
+        Assert.Equal(HarvestStates.Running, runBefore.State);
+        Assert.InRange(runBefore.PagesDone, 1, 399);
+        Simulator.State.Options.LatencyMilliseconds = 0;
+
+        var result = await CliRunner.RunAsync(Environment, "harvest", livingId);
+
+        Assert.True(result.ExitCode == 0, $"exit {result.ExitCode} (kill seed {seed}): {result.Output}{result.Error}");
+        Assert.True(kills.Count >= 8, $"only {kills.Count} of 10 runs were still going when killed (seed {seed})");
+        var status = await StatusAsync(livingId);
+        Assert.Equal((HarvestStates.Completed, 400, 24000, 16000), (status.State, status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        Assert.Equal(runBefore.RunId, status.RunId); // one run, resumed each time
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, await RowsAsync(livingId), status.RunId);
+    }
+
+    [Fact]
     public async Task A_failed_run_exits_1_with_errcode_and_errmsg()
     {
         var result = await CliRunner.RunAsync(Environment, "harvest", NewLiveId("unknown"));

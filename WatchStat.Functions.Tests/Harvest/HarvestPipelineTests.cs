@@ -109,7 +109,7 @@ public sealed class HarvestPipelineTests : PipelineTest
         Assert.Equal((HarvestStates.Completed, 31, 1800, 1300), (status.State, status.PagesDone, status.MembersWritten, status.ExternalWritten));
         Assert.Equal(32, WeCom.Calls(WeComClient.GetWatchStatApi)); // the crashed page was fetched again
         Assert.Equal(0, await QueueLengthAsync());
-        Assert.Equal(0, (await Poison.GetPropertiesAsync()).Value.ApproximateMessagesCount);
+        Assert.Equal(0, driver.Poisoned);
     }
 
     [Fact]

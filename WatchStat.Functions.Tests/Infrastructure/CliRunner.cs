@@ -14,7 +14,29 @@ public static class CliRunner
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug",
         "net10.0", "watchstat.dll");
 
+    /// <summary>Starts the CLI and kills it (the whole process, no goodbye) after <paramref name="after"/>, if it still runs.</summary>
+    public static async Task<bool> RunAndKillAsync(IReadOnlyDictionary<string, string> environment, TimeSpan after, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(environment, args)) ?? throw new InvalidOperationException("could not start dotnet");
+        var drain = Task.WhenAll(process.StandardOutput.ReadToEndAsync(), process.StandardError.ReadToEndAsync());
+        var exited = await Task.WhenAny(process.WaitForExitAsync(), Task.Delay(after)) is { IsCompleted: true } && process.HasExited;
+        if (!exited) process.Kill(entireProcessTree: true);
+        await process.WaitForExitAsync();
+        await drain;
+        return !exited;
+    }
+
     public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        using var process = Process.Start(StartInfo(environment, args)) ?? throw new InvalidOperationException("could not start dotnet");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CliResult(process.ExitCode, await output, await error);
+    }
+
+    private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -29,12 +51,6 @@ public static class CliRunner
         foreach (var name in new[] { "WeCom__BaseUrl", "WeCom__CorpId", "WeCom__Secret", "AzureWebJobsStorage" })
             start.Environment.Remove(name);
         foreach (var (name, value) in environment) start.Environment[name] = value;
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start dotnet");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await output, await error);
+        return start;
     }
 }

@@ -20,7 +20,11 @@ public abstract class PipelineTest : IAsyncLifetime
     protected RunningSimulator Simulator { get; private set; } = null!;
     protected Azurite Azurite { get; private set; } = null!;
     protected AppHost Host { get; private set; } = null!;
+    /// <summary>Faults before the storage SDK's retries: a crash of the process at that point.</summary>
     protected StorageFaults Faults { get; } = new();
+
+    /// <summary>Faults inside the storage SDK's retries: a request the SDK retries (throttling, a dropped connection).</summary>
+    protected StorageFaults TransportFaults { get; } = new();
     protected QueueClient Queue { get; private set; } = null!;
     protected QueueClient Poison { get; private set; } = null!;
     protected HarvestStore Store => Host.Get<HarvestStore>();
@@ -41,8 +45,8 @@ public abstract class PipelineTest : IAsyncLifetime
         Simulator = await SimulatorHost.StartAsync(SimulatorOptions, Time);
         var storage = StorageClients.FromConfiguration(
             new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = Azurite.ConnectionString }).Build(),
-            configureTables: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall),
-            configureQueues: o => o.AddPolicy(Faults, HttpPipelinePosition.PerCall));
+            configureTables: o => { o.AddPolicy(Faults, HttpPipelinePosition.PerCall); o.AddPolicy(TransportFaults, HttpPipelinePosition.PerRetry); },
+            configureQueues: o => { o.AddPolicy(Faults, HttpPipelinePosition.PerCall); o.AddPolicy(TransportFaults, HttpPipelinePosition.PerRetry); });
         Host = AppHost.Create(Simulator, Time, Azurite.ConnectionString, Settings, services =>
         {
             services.AddSingleton(storage);
@@ -71,7 +75,7 @@ public abstract class PipelineTest : IAsyncLifetime
     /// </summary>
     protected static string NewLiveId(string shape = "") => $"lv-{Guid.NewGuid().ToString("N")[..8]}-{shape}";
 
-    protected QueueDriver NewDriver() => new(Queue, Poison, Host.Activate<HarvestPageFunction>());
+    protected QueueDriver NewDriver() => new(Queue, Poison, Host.Activate<HarvestPageFunction>(), Host.Activate<HarvestPoisonFunction>());
 
     /// <summary>POST /api/harvests as the host runs it: the function, then its queue output sent to the queue.</summary>
     protected async Task<HttpAnswer> PostRawAsync(string body, string? contentType = "application/json", string? query = null)

@@ -21,15 +21,17 @@ public enum Delivery
 /// Drives <see cref="HarvestPageFunction"/> the way the Functions host does, through a real Azurite queue: receive,
 /// invoke, send the output binding's messages, delete. A failed invocation leaves the message to come again
 /// (at once here, rather than after host.json's visibilityTimeout) and after maxDequeueCount (5) moves it to the
-/// poison queue, as the host does.
+/// poison queue, as the host does, where <see cref="HarvestPoisonFunction"/> is run on it.
 /// </summary>
-public sealed class QueueDriver(QueueClient queue, QueueClient poison, HarvestPageFunction function)
+public sealed class QueueDriver(QueueClient queue, QueueClient poison, HarvestPageFunction function, HarvestPoisonFunction poisonFunction)
 {
-    public const int MaxDequeueCount = 5;
+    public const int MaxDequeueCount = HarvestPoisonFunction.MaxDeliveries;
 
     public int Invocations { get; private set; }
     public int FailedInvocations { get; private set; }
     public int MessagesSent { get; private set; }
+    public int Poisoned { get; private set; }
+    public long MaxDequeueCountSeen { get; private set; }
 
     /// <summary>Called before each delivery; the default delivers normally.</summary>
     public Func<QueueMessage, Delivery> Plan { get; set; } = _ => Delivery.Normal;
@@ -43,12 +45,18 @@ public sealed class QueueDriver(QueueClient queue, QueueClient poison, HarvestPa
         while (true)
         {
             cancel.Token.ThrowIfCancellationRequested();
+            foreach (var poisoned in (await poison.ReceiveMessagesAsync(16, TimeSpan.FromSeconds(60), cancel.Token)).Value)
+            {
+                await poisonFunction.Run(poisoned, cancel.Token);
+                await poison.DeleteMessageAsync(poisoned.MessageId, poisoned.PopReceipt, cancel.Token);
+            }
             var messages = (await queue.ReceiveMessagesAsync(16, TimeSpan.FromSeconds(60), cancel.Token)).Value;
             if (messages.Length == 0)
             {
                 var properties = (await queue.GetPropertiesAsync(cancel.Token)).Value;
-                if (properties.ApproximateMessagesCount == 0) return;
-                await Task.Delay(50, cancel.Token); // some are invisible (delayed); wait for them
+                var poisonProperties = (await poison.GetPropertiesAsync(cancel.Token)).Value;
+                if (properties.ApproximateMessagesCount == 0 && poisonProperties.ApproximateMessagesCount == 0) return;
+                await Task.Delay(20, cancel.Token); // some are invisible (delayed); wait for them
                 continue;
             }
             foreach (var message in messages)
@@ -61,6 +69,7 @@ public sealed class QueueDriver(QueueClient queue, QueueClient poison, HarvestPa
 
     private async Task DeliverAsync(QueueMessage message, Delivery delivery, CancellationToken cancellationToken)
     {
+        MaxDequeueCountSeen = Math.Max(MaxDequeueCountSeen, message.DequeueCount);
         string[][] outputs;
         try
         {
@@ -75,6 +84,7 @@ public sealed class QueueDriver(QueueClient queue, QueueClient poison, HarvestPa
             {
                 await poison.SendMessageAsync(message.Body.ToString(), cancellationToken);
                 await queue.DeleteMessageAsync(message.MessageId, message.PopReceipt, cancellationToken);
+                Poisoned++;
             }
             else
             {

@@ -11,6 +11,7 @@ public sealed class StorageFaults : HttpPipelinePolicy
 {
     private Func<Request, bool>? _match;
     private int _countdown;
+    private int _repeat = 1;
 
     private readonly List<string> _requests = [];
 
@@ -27,13 +28,17 @@ public sealed class StorageFaults : HttpPipelinePolicy
         lock (this) _requests.Clear();
     }
 
-    /// <summary>Fails the <paramref name="nth"/> request (1-based) that <paramref name="match"/> accepts from now on.</summary>
-    public void FailNth(int nth, Func<Request, bool> match)
+    /// <summary>
+    /// Fails the <paramref name="nth"/> request (1-based) that <paramref name="match"/> accepts from now on, and the
+    /// <paramref name="times"/> - 1 matching requests after it (a retried request matches again).
+    /// </summary>
+    public void FailNth(int nth, Func<Request, bool> match, int times = 1)
     {
         lock (this)
         {
             _match = match;
             _countdown = nth;
+            _repeat = times;
         }
     }
 
@@ -69,7 +74,7 @@ public sealed class StorageFaults : HttpPipelinePolicy
         {
             _requests.Add($"{message.Request.Method} {message.Request.Uri.Path}");
             if (_match is null || !_match(message.Request) || --_countdown > 0) return;
-            _match = null;
+            if (--_repeat <= 0) _match = null;
             Injected++;
         }
         throw new IOException("Injected fault: the process died before this storage request was sent.");

@@ -1,14 +1,17 @@
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Options;
 using WatchStat.Harvest;
 
 namespace WatchStat.Functions;
 
 /// <summary>
 /// Queue trigger on <c>harvest-pages</c>: one page step per message. The next page leaves through the queue
-/// output binding, which wakes this host's listener at once instead of waiting for the next poll.
+/// output binding, which wakes this host's listener at once instead of waiting for the next poll. A throttled page
+/// goes back on the queue with a delay (the output binding cannot delay). A delivery that fails notes why on the
+/// status row first, so a message that ends in the poison queue fails its run with the reason.
 /// </summary>
-public sealed class HarvestPageFunction(HarvestStep step)
+public sealed class HarvestPageFunction(HarvestStep step, HarvestPageSender sender, IOptions<HarvestOptions> options)
 {
     [Function(nameof(HarvestPageFunction))]
     [QueueOutput(HarvestPageMessage.QueueName)]
@@ -17,7 +20,22 @@ public sealed class HarvestPageFunction(HarvestStep step)
         CancellationToken cancellationToken)
     {
         var page = HarvestPageMessage.Parse(message.Body.ToString());
-        var result = await step.ExecuteAsync(page, message.MessageId, cancellationToken);
+        StepResult result;
+        try
+        {
+            result = await step.ExecuteAsync(page, message.MessageId, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await step.RecordDeliveryFailureAsync(page, ex, CancellationToken.None);
+            throw;
+        }
+
+        if (result is { Successor: { } again, RetryAfter: { } delay })
+        {
+            await sender.SendAsync(again, options.Value.Scaled(delay), cancellationToken);
+            return [];
+        }
         return result.Successor is { } next ? [next.ToJson()] : [];
     }
 }

@@ -14,6 +14,8 @@ public static class Problems
 
     public static IActionResult NotFound(string detail) => Problem(404, "Not found.", detail);
 
+    public static IActionResult Conflict(string detail) => Problem(409, "Not possible in the run's state.", detail);
+
     private static ObjectResult Problem(int status, string title, string detail) =>
         new(new ProblemDetails { Status = status, Title = title, Detail = detail })
         {

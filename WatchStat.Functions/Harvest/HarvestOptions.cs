@@ -26,6 +26,16 @@ public sealed class HarvestOptions
     public int StallMinutes { get; set; } = 15;
 
     /// <summary>
+    /// <c>Harvest:DelayScale</c>: multiplies the real waits before a throttled page is tried again (the queue
+    /// message's invisibility, the CLI's pause). 1 in production; tests and local experiments shrink it. The status
+    /// row always shows the unscaled delay.
+    /// </summary>
+    [Range(0.0, 1.0, ErrorMessage = "Setting Harvest:DelayScale must be between 0 and 1.")]
+    public double DelayScale { get; set; } = 1.0;
+
+    public TimeSpan Scaled(TimeSpan delay) => delay * DelayScale;
+
+    /// <summary>
     /// <c>Harvest:NightlySchedule</c> and <c>Harvest:SweepSchedule</c>: NCRONTAB (with seconds, UTC) of the timer
     /// functions; read by the Functions host through <c>%Harvest:NightlySchedule%</c>, so they must be app settings.
     /// </summary>

@@ -7,6 +7,9 @@ namespace WatchStat.Harvest;
 /// <summary>What starting a harvest did: the live's status row, and the first page's message when one must be sent.</summary>
 public sealed record HarvestStart(HarvestRecord Status, HarvestPageMessage? FirstPage, bool Created);
 
+/// <summary>A retry: the run as it now stands and the message that re-drives it, or the problem when there is none.</summary>
+public sealed record HarvestRetry(HarvestRecord? Status, HarvestPageMessage? Next, string? Problem);
+
 /// <summary>Starts harvest runs; the HTTP function, the CLI and the nightly harvest all start them here.</summary>
 public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
 {
@@ -38,6 +41,30 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
             if (attempt >= 5) throw new InvalidOperationException($"The status row of live '{livingId}' keeps changing; try again.");
             // Someone else started or moved a run in between: look again.
         }
+    }
+
+    /// <summary>
+    /// Puts a failed run back to work from its checkpoint: the page it failed on is fetched again, the pages before
+    /// it are not. Returns the message to send, or why there is none (no run, or a run that has not failed).
+    /// </summary>
+    public async Task<HarvestRetry> RetryAsync(string livingId, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 5; attempt++)
+        {
+            var status = await store.GetAsync(livingId, cancellationToken);
+            if (status is null) return new HarvestRetry(null, null, $"No harvest is recorded for live '{livingId}'.");
+            if (status.State != HarvestStates.Failed)
+                return new HarvestRetry(status, null, $"Run {status.RunId} of live '{livingId}' is {status.State}: only a failed run can be retried.");
+
+            status.State = status.PagesDone == 0 ? HarvestStates.Queued : HarvestStates.Running;
+            status.LastErrorCode = null;
+            status.LastErrorMessage = null;
+            status.Throttles = 0;
+            status.RedrivenAt = null;
+            status.UpdatedAt = time.GetUtcNow();
+            if (await store.TryReplaceAsync(status, cancellationToken)) return new HarvestRetry(status, NextPageOf(status), null);
+        }
+        throw new InvalidOperationException($"The status row of live '{livingId}' keeps changing; try again.");
     }
 
     public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App);

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WatchStat.Secrets;
 using WatchStat.Storage;
+using WatchStat.Telemetry;
 using WatchStat.WeCom;
 
 namespace WatchStat.Harvest;
@@ -18,10 +19,15 @@ public enum StepOutcome
     Resent,
     /// <summary>Nothing to do: another run's message, a page already done, a run that has ended.</summary>
     Stale,
+    /// <summary>WeCom throttled the call (45009/45033): the same page must be tried again after <see cref="StepResult.RetryAfter"/>.</summary>
+    Throttled,
 }
 
-/// <summary>What one step did, and the message for the next page when there is one to send.</summary>
-public sealed record StepResult(StepOutcome Outcome, HarvestRecord? Status, HarvestPageMessage? Successor, string? Reason = null);
+/// <summary>
+/// What one step did, and the message to send next when there is one: the next page, or (throttled) the same
+/// page again, to be sent only after <see cref="RetryAfter"/>.
+/// </summary>
+public sealed record StepResult(StepOutcome Outcome, HarvestRecord? Status, HarvestPageMessage? Successor, string? Reason = null, TimeSpan? RetryAfter = null);
 
 /// <summary>
 /// The page step: one page of one run, idempotent under at-least-once delivery. It reads the checkpoint,
@@ -35,6 +41,7 @@ public sealed partial class HarvestStep(
     HarvestStore store,
     TimeProvider time,
     IOptions<HarvestOptions> options,
+    WatchStatMetrics metrics,
     ILogger<HarvestStep> logger)
 {
     /// <param name="message">The page to fetch.</param>
@@ -82,6 +89,10 @@ public sealed partial class HarvestStep(
         {
             page = await wecom.GetWatchStatAsync(app, message.LivingId, status.NextKey, cancellationToken);
         }
+        catch (WeComException ex) when (ex.Kind == WeComErrorKind.Throttled)
+        {
+            return await ThrottleAsync(status, message, ex, cancellationToken);
+        }
         catch (WeComException ex) when (!ex.IsRetryable)
         {
             return await FailAsync(status, deliveryId, ex.ErrCode, ex.Message, cancellationToken);
@@ -105,7 +116,9 @@ public sealed partial class HarvestStep(
         if (rows.SkippedWithoutId > 0) LogSkipped(message.LivingId, message.Page, rows.SkippedWithoutId);
 
         var now = time.GetUtcNow();
+        metrics.PageWritten(app.Name, rows.Rows.Count);
         status.PagesDone = message.Page;
+        status.Throttles = 0;
         status.NextKey = string.IsNullOrEmpty(page.NextKey) ? status.NextKey : page.NextKey;
         status.UpdatedAt = now;
         status.LastMessageId = deliveryId;
@@ -134,6 +147,65 @@ public sealed partial class HarvestStep(
         }
         LogAdvanced(message.LivingId, status.RunId, message.Page, rows.Members, rows.Externals);
         return new StepResult(StepOutcome.Advanced, status, HarvestRuns.NextPageOf(status));
+    }
+
+    /// <summary>
+    /// Throttling is not failure: the page is put back for later, with a delay that grows with each throttle in a
+    /// row (45009 blocks for a minute; 45033 asks for less concurrency), and the run carries on then.
+    /// </summary>
+    private async Task<StepResult?> ThrottleAsync(HarvestRecord status, HarvestPageMessage message, WeComException error, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        status.Throttles++;
+        status.ThrottledTotal++;
+        var delay = ThrottleDelay(error.ErrCode ?? 45009, status.Throttles);
+        status.ThrottledAt = now;
+        status.ThrottledUntil = now + delay;
+        status.UpdatedAt = now;
+        if (!await store.TryReplaceAsync(status, cancellationToken)) return null;
+        metrics.Throttled(error.Api, error.ErrCode ?? 0);
+        LogThrottled(status.LivingId, status.RunId, message.Page, error.ErrCode ?? 0, delay.TotalSeconds, status.Throttles);
+        return new StepResult(StepOutcome.Throttled, status, HarvestRuns.NextPageOf(status), error.Message, delay);
+    }
+
+    /// <summary>60 s (45009) or 5 s (45033), doubled for each throttle in a row, at most 10 minutes, with ±20% jitter.</summary>
+    internal static TimeSpan ThrottleDelay(int errCode, int throttlesInARow)
+    {
+        var first = errCode == 45033 ? 5.0 : 60.0;
+        var seconds = Math.Min(600, first * Math.Pow(2, Math.Min(throttlesInARow - 1, 10)));
+        return TimeSpan.FromSeconds(seconds * (0.8 + 0.4 * Random.Shared.NextDouble()));
+    }
+
+    /// <summary>
+    /// Notes on the status row why a delivery failed, so that if the message ends in the poison queue the run's
+    /// failure says what went wrong. Best effort: the status of a run that moved meanwhile is left as it is.
+    /// </summary>
+    public async Task RecordDeliveryFailureAsync(HarvestPageMessage message, Exception error, CancellationToken cancellationToken)
+    {
+        var status = await store.GetAsync(message.LivingId, cancellationToken);
+        if (Guard(message, null, status) is not null) return;
+        status!.LastErrorCode = error is WeComException { ErrCode: { } code } ? code : null;
+        status.LastErrorMessage = error is WeComException or SecretUnavailableException ? error.Message : $"{error.GetType().Name}: {error.Message}";
+        await store.TryReplaceAsync(status, cancellationToken);
+    }
+
+    /// <summary>
+    /// A page's message used up its deliveries and landed in the poison queue: the run fails, with the last error.
+    /// A poisoned copy of a page that was done after all, or of another run, changes nothing.
+    /// </summary>
+    public async Task<bool> FailPoisonedAsync(HarvestPageMessage message, int maxDeliveries, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            var status = await store.GetAsync(message.LivingId, cancellationToken);
+            if (Guard(message, null, status) is not null) return false;
+            var last = status!.LastErrorMessage is { } error ? $" Last error: {error}" : "";
+            var failed = await FailAsync(status, null, status.LastErrorCode,
+                $"Page {message.Page} failed {maxDeliveries} deliveries and was moved to {HarvestPageMessage.QueueName}-poison.{last} "
+                + "Fix the cause, then retry the run (POST /api/harvests/{livingid}/retry or watchstat retry).", cancellationToken);
+            if (failed is not null) return true;
+        }
+        return false;
     }
 
     private async Task<StepResult?> FailAsync(HarvestRecord status, string? deliveryId, int? errCode, string error, CancellationToken cancellationToken)
@@ -181,6 +253,9 @@ public sealed partial class HarvestStep(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Harvest {LivingId} run {RunId} page {Page}: {Outcome}, {Reason}")]
     private partial void LogNoOp(string livingId, string runId, int page, StepOutcome outcome, string? reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Harvest {LivingId} run {RunId} page {Page}: WeCom throttled (errcode {ErrCode}); the page is tried again in {DelaySeconds:0} s ({Throttles} in a row)")]
+    private partial void LogThrottled(string livingId, string runId, int page, int errCode, double delaySeconds, int throttles);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Harvest {LivingId} page {Page}: {Count} viewers without an id were left out")]
     private partial void LogSkipped(string livingId, int page, int count);

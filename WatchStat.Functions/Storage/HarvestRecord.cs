@@ -53,6 +53,17 @@ public sealed class HarvestRecord : ITableEntity
     public int? LastErrorCode { get; set; }
     public string? LastErrorMessage { get; set; }
 
+    /// <summary>Throttles (45009/45033) in a row on the current page; 0 once a page goes through.</summary>
+    public int Throttles { get; set; }
+
+    /// <summary>Throttles over the whole run.</summary>
+    public int ThrottledTotal { get; set; }
+
+    /// <summary>When WeCom last throttled the run, and when its page is tried again.</summary>
+    public DateTimeOffset? ThrottledAt { get; set; }
+
+    public DateTimeOffset? ThrottledUntil { get; set; }
+
     /// <summary>When the stalled-run sweeper last sent this run's page again.</summary>
     public DateTimeOffset? RedrivenAt { get; set; }
 

@@ -30,6 +30,14 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
     {
         var tableOptions = new TableClientOptions();
         var queueOptions = new QueueClientOptions { MessageEncoding = MessageEncoding };
+        // Storage answers 503/500 when it throttles: back off and try again rather than fail a page.
+        foreach (var retry in new[] { tableOptions.Retry, queueOptions.Retry })
+        {
+            retry.Mode = Azure.Core.RetryMode.Exponential;
+            retry.MaxRetries = 6;
+            retry.Delay = TimeSpan.FromMilliseconds(200);
+            retry.MaxDelay = TimeSpan.FromSeconds(10);
+        }
         configureTables?.Invoke(tableOptions);
         configureQueues?.Invoke(queueOptions);
 

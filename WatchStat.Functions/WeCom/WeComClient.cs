@@ -3,7 +3,9 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
+using Polly.Timeout;
 using WatchStat.Secrets;
+using WatchStat.Telemetry;
 
 namespace WatchStat.WeCom;
 
@@ -16,6 +18,7 @@ public sealed partial class WeComClient(
     HttpClient http,
     AccessTokenCache tokens,
     IWeComSecretSource secrets,
+    WatchStatMetrics metrics,
     ILogger<WeComClient> logger)
 {
     public const string GetTokenApi = "gettoken";
@@ -94,7 +97,7 @@ public sealed partial class WeComClient(
                 continue;
             }
 
-            var result = await SendAsync(api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
+            var result = await SendAsync(app, api, request(token.Value), type, cancellationToken).ConfigureAwait(false);
             if (result.ErrCode != 0 && WeComException.Classify(result.ErrCode) == WeComErrorKind.TokenRejected && !tokenRefetched)
             {
                 LogTokenRejected(api, result.ErrCode, app.Name);
@@ -112,7 +115,7 @@ public sealed partial class WeComClient(
     private async Task<(string, TimeSpan)> FetchTokenAsync(WeComApp app, string secret, CancellationToken cancellationToken)
     {
         var uri = $"cgi-bin/{GetTokenApi}?corpid={Uri.EscapeDataString(app.CorpId)}&corpsecret={Uri.EscapeDataString(secret)}";
-        var result = await SendAsync(GetTokenApi, new HttpRequestMessage(HttpMethod.Get, uri), WeComJsonContext.Default.TokenResult, cancellationToken)
+        var result = await SendAsync(app, GetTokenApi, new HttpRequestMessage(HttpMethod.Get, uri), WeComJsonContext.Default.TokenResult, cancellationToken)
             .ConfigureAwait(false);
         if (result.ErrCode != 0) throw WeComException.FromResult(GetTokenApi, result.ErrCode, result.ErrMsg);
         if (string.IsNullOrEmpty(result.AccessToken))
@@ -129,10 +132,11 @@ public sealed partial class WeComClient(
             Content = new ByteArrayContent(body) { Headers = { ContentType = new("application/json") { CharSet = "utf-8" } } },
         };
 
-    private async Task<T> SendAsync<T>(string api, HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
+    private async Task<T> SendAsync<T>(WeComApp app, string api, HttpRequestMessage request, JsonTypeInfo<T> type, CancellationToken cancellationToken)
         where T : WeComResult
     {
         var started = Stopwatch.GetTimestamp();
+        request.Options.Set(WeComRateLimitHandler.CorpIdKey, app.CorpId);
         using (request)
         {
             HttpResponseMessage response;
@@ -142,7 +146,13 @@ public sealed partial class WeComClient(
             }
             catch (HttpRequestException ex)
             {
+                metrics.WeComCall(api, null, Stopwatch.GetElapsedTime(started));
                 throw WeComException.Transport(api, $"the request failed ({ex.HttpRequestError}).", ex);
+            }
+            catch (TimeoutRejectedException ex)
+            {
+                metrics.WeComCall(api, null, Stopwatch.GetElapsedTime(started));
+                throw WeComException.Transport(api, $"no answer within {ex.Timeout.TotalSeconds:0} s.", ex);
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
@@ -172,6 +182,7 @@ public sealed partial class WeComClient(
                 }
                 if (result is null) throw WeComException.Transport(api, "the answer is JSON null.");
                 var elapsed = Stopwatch.GetElapsedTime(started);
+                metrics.WeComCall(api, result.ErrCode, elapsed);
                 LogCall(api, result.ErrCode, elapsed.TotalMilliseconds);
                 return result;
             }

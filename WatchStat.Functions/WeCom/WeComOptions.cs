@@ -15,9 +15,28 @@ public sealed class WeComOptions
     [Required(ErrorMessage = "Setting WeCom:BaseUrl is required (https://qyapi.weixin.qq.com for WeCom itself).")]
     public Uri BaseUrl { get; set; } = new("https://qyapi.weixin.qq.com");
 
-    /// <summary><c>WeCom:TimeoutSeconds</c>: how long one WeCom call may take.</summary>
+    /// <summary><c>WeCom:TimeoutSeconds</c>: how long one WeCom call may take, its retries included.</summary>
     [Range(1, 600, ErrorMessage = "Setting WeCom:TimeoutSeconds must be between 1 and 600.")]
     public int TimeoutSeconds { get; set; } = 30;
+
+    /// <summary><c>WeCom:AttemptTimeoutSeconds</c>: how long one attempt of a call may take before it is given up and retried.</summary>
+    [Range(1, 600, ErrorMessage = "Setting WeCom:AttemptTimeoutSeconds must be between 1 and 600.")]
+    public int AttemptTimeoutSeconds { get; set; } = 10;
+
+    /// <summary><c>WeCom:MaxRetries</c>: retries of a call after a transient fault (HTTP 5xx, timeouts, broken JSON, errcode -1).</summary>
+    [Range(0, 10, ErrorMessage = "Setting WeCom:MaxRetries must be between 0 and 10.")]
+    public int MaxRetries { get; set; } = 4;
+
+    /// <summary><c>WeCom:RetryDelayMilliseconds</c>: the first retry's delay; later ones double it, with jitter.</summary>
+    [Range(1, 60_000, ErrorMessage = "Setting WeCom:RetryDelayMilliseconds must be between 1 and 60000.")]
+    public int RetryDelayMilliseconds { get; set; } = 500;
+
+    /// <summary>
+    /// <c>WeCom:MaxCallsPerMinute</c>: calls per minute this process makes per app and API. WeCom allows 10,000
+    /// per enterprise and API; 2,000 per instance and at most 4 instances stays under it.
+    /// </summary>
+    [Range(60, 100_000, ErrorMessage = "Setting WeCom:MaxCallsPerMinute must be between 60 and 100000.")]
+    public int MaxCallsPerMinute { get; set; } = 2000;
 
     /// <summary><c>WeCom:CorpId</c>: the default app's corpid (企业ID).</summary>
     public string? CorpId { get; set; }

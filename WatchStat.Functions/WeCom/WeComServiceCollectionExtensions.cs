@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using WatchStat.Secrets;
+using WatchStat.Telemetry;
 
 namespace WatchStat.WeCom;
 
@@ -22,6 +23,9 @@ public static class WeComServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccessTokenCache>();
         services.TryAddSingleton<WeComApps>();
+        services.TryAddSingleton<WeComRateLimiter>();
+        services.AddMetrics();
+        services.TryAddSingleton<WatchStatMetrics>();
         services.AddWeComSecrets();
 
         services.AddHttpClient<WeComClient>((sp, http) =>
@@ -29,7 +33,8 @@ public static class WeComServiceCollectionExtensions
                 var options = sp.GetRequiredService<IOptions<WeComOptions>>().Value;
                 var baseUrl = options.BaseUrl.ToString();
                 http.BaseAddress = new Uri(baseUrl.EndsWith('/') ? baseUrl : baseUrl + "/");
-                http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds);
+                // The resilience pipeline times calls out; this is only a backstop behind it.
+                http.Timeout = TimeSpan.FromSeconds(options.TimeoutSeconds + 5);
             })
             // Pooled connections are recycled by the handler itself, so holders of the typed client
             // (a CLI run, a long harvest) never keep a stale DNS answer.
@@ -37,7 +42,8 @@ public static class WeComServiceCollectionExtensions
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
             // Request URIs carry access_token and corpsecret in their query: the stock handlers log whole URIs
             // (their redaction is one AppContext switch away from off), so the client logs through its own lines only.
-            .RemoveAllLoggers();
+            .RemoveAllLoggers()
+            .AddWeComResilience();
 
         return services;
     }

@@ -1,0 +1,43 @@
+using System.Diagnostics.Metrics;
+
+namespace WatchStat.Telemetry;
+
+/// <summary>
+/// The app's own metrics, on meter <c>WatchStat</c>: pages fetched, viewers written, WeCom call latency by API and
+/// errcode, throttles and retries. Exported to Application Insights when it is configured.
+/// </summary>
+public sealed class WatchStatMetrics
+{
+    public const string MeterName = "WatchStat";
+
+    private readonly Counter<long> _pages;
+    private readonly Counter<long> _viewers;
+    private readonly Histogram<double> _callDuration;
+    private readonly Counter<long> _throttled;
+    private readonly Counter<long> _retries;
+
+    public WatchStatMetrics(IMeterFactory meters)
+    {
+        var meter = meters.Create(MeterName);
+        _pages = meter.CreateCounter<long>("watchstat.pages.fetched", "{page}", "Pages of get_watch_stat fetched and written.");
+        _viewers = meter.CreateCounter<long>("watchstat.viewers.written", "{viewer}", "Viewer rows written.");
+        _callDuration = meter.CreateHistogram<double>("watchstat.wecom.call.duration", "ms", "WeCom API call latency, by api and errcode.");
+        _throttled = meter.CreateCounter<long>("watchstat.wecom.throttled", "{call}", "WeCom calls answered 45009 or 45033.");
+        _retries = meter.CreateCounter<long>("watchstat.wecom.retries", "{retry}", "WeCom calls retried for a transient fault.");
+    }
+
+    public void PageWritten(string app, int viewers)
+    {
+        var tag = new KeyValuePair<string, object?>("app", app);
+        _pages.Add(1, tag);
+        _viewers.Add(viewers, tag);
+    }
+
+    public void WeComCall(string api, int? errCode, TimeSpan duration) =>
+        _callDuration.Record(duration.TotalMilliseconds, new("api", api), new("errcode", errCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "none"));
+
+    public void Throttled(string api, int errCode) =>
+        _throttled.Add(1, new("api", api), new("errcode", errCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+
+    public void Retried(string api, string reason) => _retries.Add(1, new("api", api), new("reason", reason));
+}
