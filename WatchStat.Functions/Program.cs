@@ -1,8 +1,10 @@
 using Microsoft.Azure.Functions.Worker.Builder;
 using Microsoft.Extensions.Hosting;
 using WatchStat;
+using WatchStat.Telemetry;
 
 var builder = FunctionsApplication.CreateBuilder(args);
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddWatchStat();
+builder.Services.AddWatchStatTelemetry(builder.Configuration);
 builder.Build().Run();

@@ -35,6 +35,9 @@ public sealed class SecretHygieneTests : IAsyncLifetime
         }
         _simulator.State.RevokeAllTokens(); // a token rejection and retry is logged too
         await host.Client.GetWatchStatAsync(host.App, "lv-logs-150m50x", "0", default);
+        // ... and the resilience pipeline's retries of transient faults.
+        _simulator.State.Faults.Set([new FaultRule { Kinds = [FaultKind.Http502, FaultKind.SystemBusy, FaultKind.TruncatedJson], ToCall = 3 }]);
+        await host.Client.GetWatchStatAsync(host.App, "lv-logs-150m50x", "0", default);
         await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "no-such-live", "0", default));
 
         var tokens = seen.AccessTokens();
@@ -43,6 +46,7 @@ public sealed class SecretHygieneTests : IAsyncLifetime
         Assert.NotEmpty(logs);
         var text = string.Join('\n', logs.Select(r => $"{r.Category} {r.Level} {r.Message} {r.Exception} {string.Join(',', r.StructuredState ?? [])}"));
         Assert.Contains(WeComClient.GetWatchStatApi, text); // the lines are there, naming the API
+        Assert.Contains(logs, r => r.Category?.StartsWith("Polly", StringComparison.Ordinal) == true); // retries were logged
         foreach (var token in tokens)
             Assert.False(text.Contains(token, StringComparison.Ordinal), "a log line carries an access token");
         Assert.False(text.Contains(secret, StringComparison.Ordinal), "a log line carries the secret");

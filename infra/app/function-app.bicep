@@ -1,0 +1,196 @@
+// The Function App on a Flex Consumption plan (.NET 10 isolated worker), wired to everything by the one
+// user-assigned identity: host storage, the deployment package, Key Vault and Application Insights. No key,
+// connection string with a key, or secret value appears in its settings.
+
+import { tagSet, wecomApp } from '../types.bicep'
+
+@description('Name of the Function App (also its host name: <name>.azurewebsites.net).')
+param name string
+
+@description('Name of the Flex Consumption plan.')
+param planName string
+
+@description('Azure region.')
+param location string
+
+@description('Tags for the plan and the app; the app also gets azd-service-name.')
+param tags tagSet
+
+@description('Name of the user-assigned identity the app runs as (created by identity.bicep).')
+param identityName string
+
+@description('Name of the storage account (created by storage.bicep).')
+param storageAccountName string
+
+@description('Name of the blob container that holds the deployment package.')
+param deploymentContainerName string
+
+@description('Name of the Key Vault with the WeCom secrets (created by key-vault.bicep).')
+param keyVaultName string
+
+@description('Name of the Application Insights resource (created by monitoring.bicep).')
+param applicationInsightsName string
+
+@description('Resource id of the subnet for VNet integration (the static egress IP); empty for none.')
+param subnetId string = ''
+
+@description('Scale-out limit of each function scale group; see main.bicep for why the default is 4.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Memory of each instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('The WeCom apps the deployment harvests for.')
+@minLength(1)
+param wecomApps wecomApp[]
+
+@description('Harvest:NightlySchedule, NCRONTAB with seconds, in UTC.')
+param harvestNightlySchedule string
+
+@description('Harvest:SweepSchedule, NCRONTAB with seconds, in UTC.')
+param harvestSweepSchedule string
+
+@description('Harvest:LookbackDays.')
+param harvestLookbackDays int
+
+@description('Harvest:StallMinutes.')
+param harvestStallMinutes int
+
+@description('WeCom:MaxCallsPerMinute, per instance.')
+param wecomMaxCallsPerMinute int
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
+  name: identityName
+}
+
+resource storage 'Microsoft.Storage/storageAccounts@2026-06-01' existing = {
+  name: storageAccountName
+}
+
+resource keyVault 'Microsoft.KeyVault/vaults@2026-05-15' existing = {
+  name: keyVaultName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+@description('Host storage through the identity: no connection string, no account key (the account has shared keys off).')
+var storageSettings = [
+  { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' }
+  { name: 'AzureWebJobsStorage__clientId', value: identity.properties.clientId }
+  { name: 'AzureWebJobsStorage__blobServiceUri', value: storage.properties.primaryEndpoints.blob }
+  { name: 'AzureWebJobsStorage__queueServiceUri', value: storage.properties.primaryEndpoints.queue }
+  { name: 'AzureWebJobsStorage__tableServiceUri', value: storage.properties.primaryEndpoints.table }
+]
+
+@description('The identity for DefaultAzureCredential (Key Vault) and Entra-authenticated Application Insights. The connection string carries no secret: with local auth off, telemetry needs an Entra token.')
+var identitySettings = [
+  { name: 'AZURE_CLIENT_ID', value: identity.properties.clientId }
+  { name: 'KeyVault__Uri', value: keyVault.properties.vaultUri }
+  { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: applicationInsights.properties.ConnectionString }
+  { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
+]
+
+@description('Three settings per WeCom app: WeCom__Apps__<name>__CorpId, __SecretName, __AnchorUserIds.')
+var wecomAppSettings = flatten(map(wecomApps, app => [
+  { name: 'WeCom__Apps__${app.name}__CorpId', value: app.corpId }
+  { name: 'WeCom__Apps__${app.name}__SecretName', value: app.secretName }
+  { name: 'WeCom__Apps__${app.name}__AnchorUserIds', value: app.anchorUserIds }
+]))
+
+@description('Harvest schedules and limits, and the WeCom call budget.')
+var harvestSettings = [
+  { name: 'Harvest__NightlySchedule', value: harvestNightlySchedule }
+  { name: 'Harvest__SweepSchedule', value: harvestSweepSchedule }
+  { name: 'Harvest__LookbackDays', value: string(harvestLookbackDays) }
+  { name: 'Harvest__StallMinutes', value: string(harvestStallMinutes) }
+  { name: 'WeCom__MaxCallsPerMinute', value: string(wecomMaxCallsPerMinute) }
+]
+
+resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2025-03-01' = {
+  name: name
+  location: location
+  tags: union(tags, { 'azd-service-name': 'api' })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identity.id}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: 'Enabled'
+    // On Flex Consumption, an app integrated with a subnet sends all its outbound traffic through it, so the
+    // subnet's NAT gateway decides the source address WeCom sees.
+    virtualNetworkSubnetId: empty(subnetId) ? null : subnetId
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identity.id
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'dotnet-isolated'
+        version: '10.0'
+      }
+    }
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      appSettings: concat(storageSettings, identitySettings, wecomAppSettings, harvestSettings)
+    }
+  }
+}
+
+// No publishing with user name and password: azd deploys with an Entra token.
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2025-03-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+@description('The app\'s default host name (<name>.azurewebsites.net).')
+output defaultHostName string = site.properties.defaultHostName

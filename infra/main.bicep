@@ -1,0 +1,266 @@
+// WatchStat in Azure: a Function App on Flex Consumption with its storage, Key Vault and monitoring, in the
+// resource group rg-<environment>. `azd up` deploys this template (subscription scope) and then the app.
+// Every resource is declared here or in ./core and ./app, with no registry modules, so the build works offline.
+// infra/README.md describes the structure and every parameter.
+
+targetScope = 'subscription'
+
+import { tagSet, wecomApp } from 'types.bicep'
+
+@description('Name of the azd environment; names the resource group (rg-<name>) and seeds the unique resource names.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Azure region of every resource (one that offers Flex Consumption).')
+@minLength(1)
+param location string
+
+@description('Object id of the deploying user (azd sets AZURE_PRINCIPAL_ID): granted Key Vault Secrets Officer so they can set the WeCom secrets. Empty: no such grant.')
+param principalId string = ''
+
+@description('Kind of principal principalId is: User for a person, ServicePrincipal for a CI identity.')
+@allowed([
+  'User'
+  'ServicePrincipal'
+])
+param principalType string = 'User'
+
+// Why 4: WeCom allows 10,000 calls a minute per enterprise per API. The app holds itself to
+// WeCom:MaxCallsPerMinute (default 2,000) per instance, so at most 4 instances x 2,000 = 8,000 calls a minute
+// stays under 10,000 with headroom (for the CLI, retries, a second deployment of the same corp). Flex
+// Consumption applies the limit to each per-function scale group; living/get_watch_stat is called by the
+// queue-triggered page function only, so one group, at most 4 instances, makes those calls. To raise
+// maximumInstanceCount, lower wecomMaxCallsPerMinute so that the product stays under 10,000 (and divide it
+// among several wecomApps of the same enterprise: the app's budget is per WeCom app).
+// Range: Flex Consumption accepts a maximum instance count from 1 to 1,000
+// (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out).
+@description('Scale-out limit of the Function App (per function scale group). Flex Consumption accepts 1 to 1,000; 4 x wecomMaxCallsPerMinute (2,000) keeps WeCom\'s 10,000 calls a minute per API out of reach.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 4
+
+@description('Memory of each Flex Consumption instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('The WeCom apps the deployment harvests for; each becomes WeCom__Apps__<name>__CorpId, __SecretName and __AnchorUserIds. Secrets are not here: set each secretName in the vault after deploying.')
+@minLength(1)
+param wecomApps wecomApp[] = [
+  {
+    name: 'default'
+    corpId: ''
+    secretName: 'wecom-default'
+    anchorUserIds: ''
+  }
+]
+
+@description('Harvest:NightlySchedule: when the nightly harvest looks for the anchors\' lives. NCRONTAB with seconds, in UTC: 18:00 UTC is 02:00 China time (UTC+8).')
+param harvestNightlySchedule string = '0 0 18 * * *'
+
+@description('Harvest:SweepSchedule: when the sweeper looks for stalled harvests. NCRONTAB with seconds, in UTC.')
+param harvestSweepSchedule string = '0 */10 * * * *'
+
+@description('Harvest:LookbackDays: how many days back the nightly harvest refreshes lives (watch time grows with replays).')
+@minValue(0)
+@maxValue(365)
+param harvestLookbackDays int = 7
+
+@description('Harvest:StallMinutes: a queued or running harvest whose checkpoint has not moved this long is re-driven by the sweeper.')
+@minValue(1)
+@maxValue(1440)
+param harvestStallMinutes int = 15
+
+@description('WeCom:MaxCallsPerMinute: the WeCom calls one instance makes a minute at most, per app and API (see maximumInstanceCount). 60 is the least the app accepts; 10,000 is all WeCom allows.')
+@minValue(60)
+@maxValue(10000)
+param wecomMaxCallsPerMinute int = 2000
+
+@description('true: route the app\'s outbound traffic through a NAT gateway with a static public IP (output WECOM_EGRESS_IP) for WeCom\'s trusted-IP list. Adds a VNet, a NAT gateway and a public IP, which cost money while they exist.')
+param staticEgressIp bool = false
+
+@description('Tags on every resource; azd finds its environment by azd-env-name.')
+var tags tagSet = {
+  'azd-env-name': environmentName
+}
+
+@description('Name prefixes by resource type (the Cloud Adoption Framework abbreviations azd templates use).')
+var abbrs = {
+  resourceGroup: 'rg-'
+  managedIdentity: 'id-'
+  storageAccount: 'st'
+  keyVault: 'kv-'
+  logAnalytics: 'log-'
+  applicationInsights: 'appi-'
+  functionPlan: 'plan-'
+  functionApp: 'func-'
+  virtualNetwork: 'vnet-'
+  natGateway: 'ng-'
+  publicIp: 'pip-'
+}
+
+resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
+  name: '${abbrs.resourceGroup}${environmentName}'
+  location: location
+  tags: tags
+}
+
+@description('13 characters, stable for this subscription, resource group and environment: keeps global names unique.')
+var resourceToken = toLower(uniqueString(subscription().id, rg.id, environmentName))
+
+@description('Every resource name, derived from the token.')
+var names = {
+  identity: '${abbrs.managedIdentity}${resourceToken}'
+  storage: '${abbrs.storageAccount}${resourceToken}'
+  keyVault: '${abbrs.keyVault}${resourceToken}'
+  logAnalytics: '${abbrs.logAnalytics}${resourceToken}'
+  applicationInsights: '${abbrs.applicationInsights}${resourceToken}'
+  functionPlan: '${abbrs.functionPlan}${resourceToken}'
+  functionApp: '${abbrs.functionApp}${resourceToken}'
+  virtualNetwork: '${abbrs.virtualNetwork}${resourceToken}'
+  natGateway: '${abbrs.natGateway}${resourceToken}'
+  publicIp: '${abbrs.publicIp}${resourceToken}'
+}
+
+@description('The blob container Flex Consumption deploys the app package to.')
+var deploymentContainerName = 'app-package'
+
+module identity 'core/identity.bicep' = {
+  scope: rg
+  params: {
+    name: names.identity
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'core/monitoring.bicep' = {
+  scope: rg
+  params: {
+    logAnalyticsName: names.logAnalytics
+    applicationInsightsName: names.applicationInsights
+    location: location
+    tags: tags
+    identityName: names.identity
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module storage 'core/storage.bicep' = {
+  scope: rg
+  params: {
+    name: names.storage
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    // The page queue and the poison queue its messages move to after host.json's maxDequeueCount.
+    queueNames: [
+      'harvest-pages'
+      'harvest-pages-poison'
+    ]
+    tableNames: [
+      'WatchStats'
+      'Harvests'
+      'Livings'
+    ]
+    identityName: names.identity
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module keyVault 'core/key-vault.bicep' = {
+  scope: rg
+  params: {
+    name: names.keyVault
+    location: location
+    tags: tags
+    identityName: names.identity
+    operatorPrincipalId: principalId
+    operatorPrincipalType: principalType
+  }
+  dependsOn: [
+    identity
+  ]
+}
+
+module egress 'core/egress.bicep' = if (staticEgressIp) {
+  scope: rg
+  params: {
+    virtualNetworkName: names.virtualNetwork
+    natGatewayName: names.natGateway
+    publicIpName: names.publicIp
+    location: location
+    tags: tags
+  }
+}
+
+module functionApp 'app/function-app.bicep' = {
+  scope: rg
+  params: {
+    name: names.functionApp
+    planName: names.functionPlan
+    location: location
+    tags: tags
+    identityName: names.identity
+    storageAccountName: names.storage
+    deploymentContainerName: deploymentContainerName
+    keyVaultName: names.keyVault
+    applicationInsightsName: names.applicationInsights
+    subnetId: egress.?outputs.subnetId ?? ''
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    wecomApps: wecomApps
+    harvestNightlySchedule: harvestNightlySchedule
+    harvestSweepSchedule: harvestSweepSchedule
+    harvestLookbackDays: harvestLookbackDays
+    harvestStallMinutes: harvestStallMinutes
+    wecomMaxCallsPerMinute: wecomMaxCallsPerMinute
+  }
+  // The app starts with its role assignments, vault and telemetry in place.
+  dependsOn: [
+    monitoring
+    storage
+    keyVault
+  ]
+}
+
+@description('Region of the deployment.')
+output AZURE_LOCATION string = location
+
+@description('Tenant of the subscription.')
+output AZURE_TENANT_ID string = tenant().tenantId
+
+@description('The resource group everything is in.')
+output AZURE_RESOURCE_GROUP string = rg.name
+
+@description('Name of the Function App.')
+output AZURE_FUNCTION_APP_NAME string = names.functionApp
+
+@description('Name of the Function App, as azd names a service\'s resource.')
+output SERVICE_API_NAME string = names.functionApp
+
+@description('The Function App\'s host name (https://<host>/api/harvests).')
+output AZURE_FUNCTION_APP_HOST_NAME string = functionApp.outputs.defaultHostName
+
+@description('Name of the Key Vault: az keyvault secret set --vault-name <this>.')
+output AZURE_KEY_VAULT_NAME string = names.keyVault
+
+@description('URI of the Key Vault (the app setting KeyVault__Uri).')
+output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
+
+@description('Name of the storage account with the WatchStats, Harvests and Livings tables.')
+output AZURE_STORAGE_ACCOUNT_NAME string = names.storage
+
+@description('Name of the Application Insights resource with the app\'s logs and metrics.')
+output AZURE_APPLICATION_INSIGHTS_NAME string = names.applicationInsights
+
+@description('The static outbound IP to add to the WeCom app\'s trusted IPs (企业可信IP); empty when staticEgressIp is false.')
+output WECOM_EGRESS_IP string = egress.?outputs.ipAddress ?? ''
