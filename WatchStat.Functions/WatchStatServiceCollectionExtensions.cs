@@ -21,6 +21,7 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton<HarvestStore>();
         services.TryAddSingleton<LivingStore>();
         services.TryAddSingleton<HarvestRuns>();
+        services.TryAddSingleton<HarvestRequests>();
         services.TryAddSingleton<HarvestPageSender>();
         services.TryAddTransient<HarvestStep>();
         services.TryAddTransient<Discovery>();

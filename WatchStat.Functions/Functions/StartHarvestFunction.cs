@@ -4,8 +4,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Net.Http.Headers;
 using WatchStat.Harvest;
-using WatchStat.Storage;
-using WatchStat.WeCom;
 
 namespace WatchStat.Functions;
 
@@ -14,7 +12,7 @@ namespace WatchStat.Functions;
 /// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
 /// and changes nothing. The first page leaves through the queue output binding.
 /// </summary>
-public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps, LivingStore livings, TimeProvider time)
+public sealed class StartHarvestFunction(HarvestRequests requests)
 {
     public const int MaxBodyBytes = 16 * 1024;
 
@@ -25,12 +23,9 @@ public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps, Livin
     {
         var (livingId, appName, force, problem) = await ReadAsync(request, cancellationToken);
         if (problem is not null) return new StartHarvestOutput { Result = problem };
-        if (apps.Check(appName) is { } unknown) return new StartHarvestOutput { Result = Problems.BadRequest(unknown) };
 
-        var app = apps.Get(appName);
-        // Remembered so the nightly harvest refreshes lives that came in this way, whoever their anchor is.
-        await livings.RecordArrivalAsync(livingId!, app.Name, time.GetUtcNow(), cancellationToken);
-        var start = await runs.StartAsync(livingId!, app, force, cancellationToken);
+        var result = await requests.RequestAsync(livingId, appName, force, cancellationToken);
+        if (result is not { Start: { } start }) return new StartHarvestOutput { Result = Problems.BadRequest(result.Problem!) };
         var location = HarvestRoutes.StatusPath(livingId!);
         return new StartHarvestOutput
         {
@@ -74,8 +69,7 @@ public sealed class StartHarvestFunction(HarvestRuns runs, WeComApps apps, Livin
                 return (null, null, false, Problems.BadRequest("livingid is required: send {\"livingid\": \"...\"}."));
             if (idElement.ValueKind != JsonValueKind.String)
                 return (null, null, false, Problems.BadRequest("livingid must be a string."));
-            var livingId = idElement.GetString();
-            if (LivingIdRules.Check(livingId) is { } wrong) return (null, null, false, Problems.BadRequest(wrong));
+            var livingId = idElement.GetString(); // checked by HarvestRequests, as for every way in
             string? app = null;
             if (document.RootElement.TryGetProperty("app", out var appElement) && appElement.ValueKind != JsonValueKind.Null)
             {
