@@ -66,13 +66,13 @@ public sealed class CliHarvestTests : PipelineTest
     public async Task A_harvest_killed_ten_times_at_random_points_and_resumed_writes_the_rows_of_a_clean_run()
     {
         var livingId = NewLiveId("24000m16000x"); // 400 pages, slowed so ten short lives of the CLI cannot finish them
-        Simulator.State.Options.LatencyMilliseconds = 30;
+        Simulator.State.Options.LatencyMilliseconds = 80;
         var seed = Random.Shared.Next();
         var random = new Random(seed);
         var kills = new List<int>();
         for (var i = 0; i < 10; i++)
         {
-            var after = random.Next(400, 2500);
+            var after = random.Next(1500, 5000); // the CLI checkpoints every second or so once it has started
             if (await CliRunner.RunAndKillAsync(Environment, TimeSpan.FromMilliseconds(after), "harvest", livingId)) kills.Add(after);
         }
         var runBefore = await StatusAsync(livingId);

@@ -29,11 +29,20 @@ public enum StepOutcome
 /// </summary>
 public sealed record StepResult(StepOutcome Outcome, HarvestRecord? Status, HarvestPageMessage? Successor, string? Reason = null, TimeSpan? RetryAfter = null);
 
+/// <summary>One page fetched from WeCom with its rows; or the throttle, or the failure, that stopped it.</summary>
+public sealed record PageFetch(int Page, WatchStatResult? Result, PageRows? Rows, WeComException? Throttled, int? FailureCode, string? Failure)
+{
+    public static PageFetch Failed(int page, int? errCode, string failure) => new(page, null, null, null, errCode, failure);
+
+    public bool IsLastPage => Result?.IsLastPage == true;
+}
+
 /// <summary>
 /// The page step: one page of one run, idempotent under at-least-once delivery. It reads the checkpoint,
-/// fetches the page it names, writes the page's rows, and advances the checkpoint under optimistic concurrency,
-/// so of two racing deliveries only one moves it and sends the successor. The queue function runs one step per
-/// message; the CLI runs the same steps in a loop.
+/// fetches the page it names (<see cref="FetchAsync"/>), writes the page's rows (<see cref="WriteAsync"/>), and
+/// advances the checkpoint under optimistic concurrency (<see cref="CommitAsync"/>), so of two racing deliveries
+/// only one moves it and sends the successor. The queue function runs one step per message; the CLI runs the same
+/// three phases in a pipeline, fetching the next page while the last one is written.
 /// </summary>
 public sealed partial class HarvestStep(
     WeComClient wecom,
@@ -70,82 +79,108 @@ public sealed partial class HarvestStep(
     /// <summary>The step proper; null when the checkpoint write lost to another writer.</summary>
     private async Task<StepResult?> RunAsync(HarvestPageMessage message, string? deliveryId, HarvestRecord status, CancellationToken cancellationToken)
     {
+        var fetch = await FetchAsync(status, message.Page, status.NextKey, cancellationToken);
+        if (fetch.Throttled is { } throttled) return await ThrottleAsync(status, message.Page, throttled, cancellationToken);
+        if (fetch.Failure is { } failure) return await FailAsync(status, deliveryId, fetch.FailureCode, failure, cancellationToken);
+        await WriteAsync(status, fetch, cancellationToken);
+        return await CommitAsync(status, [fetch], deliveryId, cancellationToken);
+    }
+
+    /// <summary>
+    /// Fetches one page of a run from WeCom and turns it into rows, writing nothing. A throttle, or a failure no
+    /// retry can fix (a WeCom error, a cursor that does not move, the page cap, an app no longer configured), comes
+    /// back as such; transient faults throw.
+    /// </summary>
+    /// <param name="nextKey">The cursor of <paramref name="page"/>: the checkpoint's, or the previous page's next_key.</param>
+    public async Task<PageFetch> FetchAsync(HarvestRecord status, int page, string nextKey, CancellationToken cancellationToken)
+    {
         var maxPages = options.Value.MaxPages;
-        if (message.Page > maxPages)
+        if (page > maxPages)
         {
-            return await FailAsync(status, deliveryId, null,
-                $"The run reached {maxPages} pages (setting Harvest:MaxPages) without WeCom's ending = 1; it was stopped instead of looping.",
-                cancellationToken);
+            return PageFetch.Failed(page, null,
+                $"The run reached {maxPages} pages (setting Harvest:MaxPages) without WeCom's ending = 1; it was stopped instead of looping.");
         }
-
         if (apps.Find(status.App) is not { } app)
-        {
-            return await FailAsync(status, deliveryId, null,
-                $"The run's WeCom app '{status.App}' is no longer configured (WeCom:Apps:{status.App}:*).", cancellationToken);
-        }
+            return PageFetch.Failed(page, null, $"The run's WeCom app '{status.App}' is no longer configured (WeCom:Apps:{status.App}:*).");
 
-        WatchStatResult page;
+        WatchStatResult result;
         try
         {
-            page = await wecom.GetWatchStatAsync(app, message.LivingId, status.NextKey, cancellationToken);
+            result = await wecom.GetWatchStatAsync(app, status.LivingId, nextKey, cancellationToken);
         }
         catch (WeComException ex) when (ex.Kind == WeComErrorKind.Throttled)
         {
-            return await ThrottleAsync(status, message, ex, cancellationToken);
+            return new PageFetch(page, null, null, ex, null, null);
         }
         catch (WeComException ex) when (!ex.IsRetryable)
         {
-            return await FailAsync(status, deliveryId, ex.ErrCode, ex.Message, cancellationToken);
+            return PageFetch.Failed(page, ex.ErrCode, ex.Message);
         }
         catch (SecretUnavailableException ex) when (!ex.IsRetryable)
         {
-            return await FailAsync(status, deliveryId, null, ex.Message, cancellationToken);
+            return PageFetch.Failed(page, null, ex.Message);
         }
 
-        if (!page.IsLastPage && (string.IsNullOrEmpty(page.NextKey) || page.NextKey == status.NextKey))
+        if (!result.IsLastPage && (string.IsNullOrEmpty(result.NextKey) || result.NextKey == nextKey))
         {
-            var how = string.IsNullOrEmpty(page.NextKey) ? "came back empty" : "came back unchanged";
-            return await FailAsync(status, deliveryId, null,
-                $"WeCom's cursor did not move on page {message.Page}: next_key {how} while ending is 0; the run was stopped instead of looping.",
-                cancellationToken);
+            var how = string.IsNullOrEmpty(result.NextKey) ? "came back empty" : "came back unchanged";
+            return PageFetch.Failed(page, null,
+                $"WeCom's cursor did not move on page {page}: next_key {how} while ending is 0; the run was stopped instead of looping.");
         }
 
         // Rows carry the run's start as HarvestedAt, so every delivery of a page writes identical rows.
-        var rows = ViewerRows.FromPage(message.LivingId, app.Name, page, status.RunId, status.StartedAt);
-        await store.WriteRowsAsync(rows.Rows, cancellationToken);
-        if (rows.SkippedWithoutId > 0) LogSkipped(message.LivingId, message.Page, rows.SkippedWithoutId);
+        return new PageFetch(page, result, ViewerRows.FromPage(status.LivingId, app.Name, result, status.RunId, status.StartedAt), null, null, null);
+    }
 
+    /// <summary>Writes a fetched page's rows (entity-group transactions of at most 100). Rewriting them is harmless.</summary>
+    public async Task WriteAsync(HarvestRecord status, PageFetch fetch, CancellationToken cancellationToken)
+    {
+        var rows = fetch.Rows ?? throw new ArgumentException("Only a fetched page has rows to write.", nameof(fetch));
+        await store.WriteRowsAsync(rows.Rows, cancellationToken);
+        metrics.PageWritten(status.App, rows.Rows.Count);
+        if (rows.SkippedWithoutId > 0) LogSkipped(status.LivingId, fetch.Page, rows.SkippedWithoutId);
+    }
+
+    /// <summary>
+    /// Advances the checkpoint past <paramref name="pages"/> (consecutive, after the checkpoint, their rows written),
+    /// recording their row keys in the same transaction; after the last page the run is completed with exact counts.
+    /// Null when another writer moved the checkpoint since <paramref name="status"/> was read.
+    /// </summary>
+    public async Task<StepResult?> CommitAsync(HarvestRecord status, IReadOnlyList<PageFetch> pages, string? deliveryId, CancellationToken cancellationToken)
+    {
+        var last = pages[^1];
+        var lastResult = last.Result!;
         var now = time.GetUtcNow();
-        metrics.PageWritten(app.Name, rows.Rows.Count);
-        status.PagesDone = message.Page;
+        status.PagesDone = last.Page;
         status.Throttles = 0;
-        status.NextKey = string.IsNullOrEmpty(page.NextKey) ? status.NextKey : page.NextKey;
+        status.NextKey = string.IsNullOrEmpty(lastResult.NextKey) ? status.NextKey : lastResult.NextKey;
         status.UpdatedAt = now;
         status.LastMessageId = deliveryId;
-        var keys = rows.Rows.Select(r => r.RowKey).ToList();
-        if (page.IsLastPage)
+        var keys = pages.Select(p => (p.Page, (IReadOnlyList<string>)[.. p.Rows!.Rows.Select(r => r.RowKey)])).ToList();
+        var (members, externals) = (pages.Sum(p => p.Rows!.Members), pages.Sum(p => p.Rows!.Externals));
+        if (lastResult.IsLastPage)
         {
             // Exact counts: a viewer WeCom lists on two pages is one row, and counted once.
-            (status.MembersWritten, status.ExternalWritten) =
-                await store.CountDistinctAsync(message.LivingId, status.RunId, message.Page, keys, cancellationToken);
+            (status.MembersWritten, status.ExternalWritten) = await store.CountDistinctAsync(
+                status.LivingId, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2), cancellationToken);
             status.State = HarvestStates.Completed;
             status.CompletedAt = now;
         }
         else
         {
-            status.MembersWritten += rows.Members;
-            status.ExternalWritten += rows.Externals;
+            status.MembersWritten += members;
+            status.ExternalWritten += externals;
             status.State = HarvestStates.Running;
         }
 
-        if (!await store.TryAdvanceAsync(status, message.Page, keys, cancellationToken)) return null;
+        if (!await store.TryAdvanceAsync(status, keys, cancellationToken)) return null;
 
-        if (page.IsLastPage)
+        if (lastResult.IsLastPage)
         {
-            LogCompleted(message.LivingId, status.RunId, status.PagesDone, status.MembersWritten, status.ExternalWritten);
+            LogCompleted(status.LivingId, status.RunId, status.PagesDone, status.MembersWritten, status.ExternalWritten);
             return new StepResult(StepOutcome.Completed, status, null);
         }
-        LogAdvanced(message.LivingId, status.RunId, message.Page, rows.Members, rows.Externals);
+        LogAdvanced(status.LivingId, status.RunId, last.Page, members, externals);
         return new StepResult(StepOutcome.Advanced, status, HarvestRuns.NextPageOf(status));
     }
 
@@ -153,7 +188,7 @@ public sealed partial class HarvestStep(
     /// Throttling is not failure: the page is put back for later, with a delay that grows with each throttle in a
     /// row (45009 blocks for a minute; 45033 asks for less concurrency), and the run carries on then.
     /// </summary>
-    private async Task<StepResult?> ThrottleAsync(HarvestRecord status, HarvestPageMessage message, WeComException error, CancellationToken cancellationToken)
+    public async Task<StepResult?> ThrottleAsync(HarvestRecord status, int page, WeComException error, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         status.Throttles++;
@@ -164,7 +199,7 @@ public sealed partial class HarvestStep(
         status.UpdatedAt = now;
         if (!await store.TryReplaceAsync(status, cancellationToken)) return null;
         metrics.Throttled(error.Api, error.ErrCode ?? 0);
-        LogThrottled(status.LivingId, status.RunId, message.Page, error.ErrCode ?? 0, delay.TotalSeconds, status.Throttles);
+        LogThrottled(status.LivingId, status.RunId, page, error.ErrCode ?? 0, delay.TotalSeconds, status.Throttles);
         return new StepResult(StepOutcome.Throttled, status, HarvestRuns.NextPageOf(status), error.Message, delay);
     }
 
@@ -208,7 +243,8 @@ public sealed partial class HarvestStep(
         return false;
     }
 
-    private async Task<StepResult?> FailAsync(HarvestRecord status, string? deliveryId, int? errCode, string error, CancellationToken cancellationToken)
+    /// <summary>Fails the run for good with the error; null when another writer moved it since it was read.</summary>
+    public async Task<StepResult?> FailAsync(HarvestRecord status, string? deliveryId, int? errCode, string error, CancellationToken cancellationToken)
     {
         status.State = HarvestStates.Failed;
         status.LastErrorCode = errCode;

@@ -85,22 +85,29 @@ public sealed class HarvestStore(StorageClients storage)
             TableClient.CreateQueryFilter($"PartitionKey eq {TableKeys.Escape(livingId)}"), maxPerPage: 1000, cancellationToken: cancellationToken);
 
     /// <summary>
-    /// Advances the checkpoint and records which rows the page wrote, in one transaction on the live's partition
-    /// of <c>Harvests</c>: both land or neither. False when someone wrote the status row since it was read (its ETag).
+    /// Advances the checkpoint and records which rows the pages wrote (one page record each), in one transaction on
+    /// the live's partition of <c>Harvests</c>: all land or none. False when someone wrote the status row since it
+    /// was read (its ETag).
     /// </summary>
-    public async Task<bool> TryAdvanceAsync(HarvestRecord status, int page, IEnumerable<string> rowKeys, CancellationToken cancellationToken)
+    public async Task<bool> TryAdvanceAsync(
+        HarvestRecord status, IReadOnlyList<(int Page, IReadOnlyList<string> RowKeys)> pages, CancellationToken cancellationToken)
     {
-        var manifest = new TableEntity(status.PartitionKey, PageRowKey(page)) { ["RunId"] = status.RunId, ["Page"] = page };
-        var chunk = 0;
-        foreach (var part in JoinKeys(rowKeys)) manifest[chunk++ == 0 ? "Keys" : $"Keys{chunk}"] = part;
+        if (pages.Count >= MaxBatchSize)
+            throw new ArgumentException($"At most {MaxBatchSize - 1} pages can be recorded with one checkpoint.", nameof(pages));
+        var actions = new List<TableTransactionAction>(pages.Count + 1)
+        {
+            new(TableTransactionActionType.UpdateReplace, status, status.ETag),
+        };
+        foreach (var (page, rowKeys) in pages)
+        {
+            var manifest = new TableEntity(status.PartitionKey, PageRowKey(page)) { ["RunId"] = status.RunId, ["Page"] = page };
+            var chunk = 0;
+            foreach (var part in JoinKeys(rowKeys)) manifest[chunk++ == 0 ? "Keys" : $"Keys{chunk}"] = part;
+            actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, manifest));
+        }
         try
         {
-            var response = await Harvests.SubmitTransactionAsync(
-                [
-                    new TableTransactionAction(TableTransactionActionType.UpdateReplace, status, status.ETag),
-                    new TableTransactionAction(TableTransactionActionType.UpsertReplace, manifest),
-                ],
-                cancellationToken);
+            var response = await Harvests.SubmitTransactionAsync(actions, cancellationToken);
             status.ETag = response.Value[0].Headers.ETag ?? default;
             return true;
         }
@@ -112,7 +119,7 @@ public sealed class HarvestStore(StorageClients storage)
 
     /// <summary>
     /// The distinct viewers a run wrote, by kind, from the page records of its pages before <paramref name="page"/>
-    /// and the keys of <paramref name="page"/> itself: exact, whatever WeCom repeated across pages.
+    /// and the keys of the pages from <paramref name="page"/> on: exact, whatever WeCom repeated across pages.
     /// </summary>
     public async Task<(int Members, int Externals)> CountDistinctAsync(
         string livingId, string runId, int page, IEnumerable<string> pageRowKeys, CancellationToken cancellationToken)
