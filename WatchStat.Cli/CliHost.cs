@@ -1,3 +1,4 @@
+using Azure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -35,21 +36,88 @@ public static class CliHost
 
     public static async Task<IHost> StartAsync(CancellationToken cancellationToken)
     {
-        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
-        if (string.IsNullOrEmpty(environment["WeCom:BaseUrl"]))
-        {
-            builder.Configuration.AddInMemoryCollection(LocalDefaults);
-        }
-        else
-        {
-            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = "UseDevelopmentStorage=true" });
-        }
-        builder.Configuration.AddConfiguration(environment);
+        AddSettings(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddWatchStat();
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false); // validates the settings
         return host;
     }
+
+    /// <summary>The CLI's settings: environment variables over the local defaults.</summary>
+    private static void AddSettings(IConfigurationBuilder configuration)
+    {
+        var environment = new ConfigurationBuilder().AddEnvironmentVariables().Build();
+        if (string.IsNullOrEmpty(environment["WeCom:BaseUrl"]))
+        {
+            configuration.AddInMemoryCollection(LocalDefaults);
+        }
+        else
+        {
+            configuration.AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = "UseDevelopmentStorage=true" });
+        }
+        configuration.AddConfiguration(environment);
+    }
+
+    /// <summary>
+    /// The console for people when stdout carries data (a CSV, JSON): standard error, with Spectre's detection of
+    /// ANSI and colours, so they appear only when stderr is a terminal. Spectre's own interactivity check looks at
+    /// stdout, which is the data file in <c>watchstat export x &gt; viewers.csv</c>; the spinner belongs on stderr,
+    /// so it is decided by stderr.
+    /// </summary>
+    public static IAnsiConsole Stderr { get; } = CreateStderr();
+
+    private static IAnsiConsole CreateStderr()
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(Console.Error),
+            Ansi = AnsiSupport.Detect,
+            ColorSystem = ColorSystemSupport.Detect,
+            Interactive = Console.IsErrorRedirected || !Environment.UserInteractive ? InteractionSupport.No : InteractionSupport.Yes,
+        });
+        // Redirected, stderr is a log: an error line that names an endpoint stays one line, whole, for grep.
+        if (Console.IsErrorRedirected) console.Profile.Width = 1000;
+        return console;
+    }
+
+    /// <summary>
+    /// What went wrong with storage, in a line that names the endpoint, or null when <paramref name="exception"/>
+    /// is not a storage failure. The SDK gives up on an unreachable endpoint with an AggregateException of its
+    /// attempts (after its retries), and answers an HTTP error with a RequestFailedException.
+    /// </summary>
+    public static string? DescribeStorageFailure(Exception exception)
+    {
+        var failure = exception switch
+        {
+            RequestFailedException single => single,
+            AggregateException { InnerExceptions: var attempts } when attempts.Count > 0 && attempts.All(e => e is RequestFailedException or TimeoutException or TaskCanceledException)
+                => attempts[^1],
+            _ => null,
+        };
+        if (failure is null) return null;
+
+        // Which service failed is only in the stack: the queue client's frames are there when a send failed.
+        var queue = exception.StackTrace?.Contains("Azure.Storage.Queues", StringComparison.Ordinal) == true;
+        var service = queue ? "queue" : "table";
+        string endpoint;
+        try
+        {
+            var configuration = new ConfigurationBuilder();
+            AddSettings(configuration);
+            var clients = StorageClients.FromConfiguration(configuration.Build());
+            endpoint = (queue ? clients.Queues.Uri : clients.Tables.Uri).ToString().TrimEnd('/');
+        }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)
+        {
+            endpoint = $"(the endpoint of {StorageClients.SettingName})";
+        }
+
+        return failure is RequestFailedException { Status: > 0 } answer
+            ? $"{service} storage at {endpoint} refused the request: HTTP {answer.Status} {answer.ErrorCode}: {FirstLine(answer.Message)}"
+            : $"cannot reach {service} storage at {endpoint}: {FirstLine(failure.InnerException?.Message ?? failure.Message)}";
+    }
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

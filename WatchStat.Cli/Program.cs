@@ -10,6 +10,7 @@ app.Configure(config =>
 {
     config.SetApplicationName("watchstat");
     config.PropagateExceptions();
+    config.SetInterceptor(new UnknownArguments());
     config.AddCommand<HarvestCommand>("harvest")
         .WithDescription("Harvest a live into Table Storage in this process (same step and checkpoint as the Functions app); resumes an unfinished run.")
         .WithExample("harvest", "lv-demo-12000m8000x");
@@ -19,6 +20,21 @@ app.Configure(config =>
     config.AddCommand<DiscoverCommand>("discover")
         .WithDescription("Run the nightly harvest's discovery now: list the anchors' lives, record them, enqueue those that need harvesting.")
         .WithExample("discover", "--dry-run");
+    config.AddCommand<StatusCommand>("status")
+        .WithDescription("Show a live's harvest status (run, state, pages, viewers written, errors); --json as the HTTP API answers it.")
+        .WithExample("status", "lv-demo-12000m8000x")
+        .WithExample("status", "lv-demo-12000m8000x", "--json");
+    config.AddCommand<EnqueueCommand>("enqueue")
+        .WithDescription("Queue a harvest as POST /api/harvests does, for the deployed app to pick up (an active run is returned, not doubled).")
+        .WithExample("enqueue", "lv-demo-12000m8000x", "--app", "sales");
+    config.AddCommand<ExportCommand>("export")
+        .WithDescription("Write every viewer row of a live as CSV (UTF-8 with BOM, the default) or JSON, to stdout or --out FILE, streamed.")
+        .WithExample("export", "lv-demo-12000m8000x", "--format", "csv", "--out", "viewers.csv")
+        .WithExample("export", "lv-demo-12000m8000x", "--format", "json");
+    config.AddCommand<ReportCommand>("report")
+        .WithDescription("Viewers, watch time (total, mean, median, histogram), commenters, mic speakers and top inviters of a live; --json for machines.")
+        .WithExample("report", "lv-demo-12000m8000x")
+        .WithExample("report", "lv-demo-12000m8000x", "--json");
     config.AddCommand<WalkCommand>("walk")
         .WithDescription("Fetch every page of a live's watch detail from WeCom and show what came back, storing nothing.")
         .WithExample("walk", "lv-demo-120m80x");
@@ -35,11 +51,24 @@ catch (CommandAppException ex)
     AnsiConsole.MarkupLine("Run [bold]watchstat --help[/] for usage.");
     return ExitCodes.Usage;
 }
+catch (UsageException ex)
+{
+    // On stderr: a command's stdout may be data (export, --json).
+    CliHost.Stderr.MarkupLineInterpolated($"[red]error:[/] {ex.Message}");
+    CliHost.Stderr.MarkupLineInterpolated($"Run [bold]watchstat {ex.Command} --help[/] for usage.");
+    return ExitCodes.Usage;
+}
 catch (Exception ex) when (ex is OptionsValidationException || ex is AggregateException { InnerExceptions: var all } && all.All(e => e is OptionsValidationException))
 {
     var failures = ex is AggregateException aggregate ? aggregate.InnerExceptions.Cast<OptionsValidationException>().SelectMany(e => e.Failures) : ((OptionsValidationException)ex).Failures;
     foreach (var failure in failures.Distinct()) AnsiConsole.MarkupLine($"[red]configuration error:[/] {Markup.Escape(failure)}");
     return ExitCodes.Usage;
+}
+catch (Exception ex) when (CliHost.DescribeStorageFailure(ex) is { } failure)
+{
+    // On stderr: a command's stdout may be data (export, --json).
+    CliHost.Stderr.MarkupLineInterpolated($"[red]error:[/] {failure}");
+    return ExitCodes.Failed;
 }
 catch (WeComException ex)
 {

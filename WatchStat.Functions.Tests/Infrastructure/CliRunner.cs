@@ -4,7 +4,14 @@ using System.Text;
 namespace WatchStat.Tests.Infrastructure;
 
 /// <summary>What a <c>watchstat</c> process printed and how it ended.</summary>
-public sealed record CliResult(int ExitCode, string Output, string Error);
+public sealed record CliResult(int ExitCode, string Output, string Error)
+{
+    /// <summary>stdout exactly as the process wrote it (a byte order mark included; <see cref="Output"/> has none).</summary>
+    public byte[] OutputBytes { get; init; } = [];
+
+    /// <summary>The process's peak resident set (VmHWM) as last seen while it ran, in bytes; 0 where it cannot be read.</summary>
+    public long PeakWorkingSetBytes { get; init; }
+}
 
 /// <summary>Runs the real <c>watchstat</c> CLI (built with the tests) as a process, output redirected.</summary>
 public static class CliRunner
@@ -29,11 +36,45 @@ public static class CliRunner
     public static async Task<CliResult> RunAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         using var process = Process.Start(StartInfo(environment, args)) ?? throw new InvalidOperationException("could not start dotnet");
-        var output = process.StandardOutput.ReadToEndAsync();
+        var output = new MemoryStream();
+        var copy = process.StandardOutput.BaseStream.CopyToAsync(output);
         var error = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await output, await error);
+        var exited = process.WaitForExitAsync(timeout.Token);
+        // VmHWM only grows, so the last reading before the exit is the peak (to within one poll).
+        var peak = 0L;
+        while (!exited.IsCompleted)
+        {
+            peak = Math.Max(peak, PeakResidentBytes(process.Id));
+            await Task.WhenAny(exited, Task.Delay(50));
+        }
+        await exited;
+        await copy;
+        var bytes = output.ToArray();
+        var text = Encoding.UTF8.GetString(bytes.AsSpan().StartsWith(Encoding.UTF8.Preamble) ? bytes.AsSpan(Encoding.UTF8.Preamble.Length) : bytes);
+        return new CliResult(process.ExitCode, text, await error) { OutputBytes = bytes, PeakWorkingSetBytes = peak };
+    }
+
+    /// <summary>VmHWM from /proc (Linux): the peak resident set of the process so far; 0 once it is gone or elsewhere.</summary>
+    private static long PeakResidentBytes(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (!line.StartsWith("VmHWM:", StringComparison.Ordinal)) continue;
+                var kilobytes = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                return long.Parse(kilobytes, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+            }
+        }
+        catch (IOException)
+        {
+            // The process ended between the check and the read.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return 0;
     }
 
     private static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string> environment, string[] args)
