@@ -162,7 +162,8 @@ public sealed partial class HarvestStep(
         {
             // Exact counts: a viewer WeCom lists on two pages is one row, and counted once.
             (status.MembersWritten, status.ExternalWritten) = await store.CountDistinctAsync(
-                status.LivingId, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2), cancellationToken);
+                status.LivingId, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2),
+                (status.MembersWritten + members, status.ExternalWritten + externals), cancellationToken);
             status.State = HarvestStates.Completed;
             status.CompletedAt = now;
         }

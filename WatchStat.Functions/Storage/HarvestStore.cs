@@ -120,25 +120,37 @@ public sealed class HarvestStore(StorageClients storage)
     /// <summary>
     /// The distinct viewers a run wrote, by kind, from the page records of its pages before <paramref name="page"/>
     /// and the keys of the pages from <paramref name="page"/> on: exact, whatever WeCom repeated across pages.
+    /// <paramref name="expected"/> (the running counts) sizes the sets once instead of growing them.
     /// </summary>
     public async Task<(int Members, int Externals)> CountDistinctAsync(
-        string livingId, string runId, int page, IEnumerable<string> pageRowKeys, CancellationToken cancellationToken)
+        string livingId, string runId, int page, IEnumerable<string> pageRowKeys, (int Members, int Externals) expected, CancellationToken cancellationToken)
     {
-        var keys = new HashSet<string>(pageRowKeys, StringComparer.Ordinal);
+        // Keys are kept as 128-bit hashes (a collision among a live's viewers is a 1 in 10^30 event), so counting a
+        // 100,000-viewer live holds a few MB, not every key; members and externals are told apart before hashing.
+        var members = new HashSet<UInt128>(Math.Max(0, expected.Members));
+        var externals = new HashSet<UInt128>(Math.Max(0, expected.Externals));
+        void Add(ReadOnlySpan<char> key) => (key.StartsWith(ViewerRows.MemberPrefix, StringComparison.Ordinal) ? members : externals).Add(Hash(key));
+
+        foreach (var key in pageRowKeys) Add(key);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {TableKeys.Escape(livingId)} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
-        await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 1000, cancellationToken: cancellationToken))
+        // Small query pages: a page record holds a page's keys, and a thousand at once would be megabytes.
+        await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 100, cancellationToken: cancellationToken))
         {
             if (manifest.GetString("RunId") != runId || manifest.GetInt32("Page") >= page) continue;
             foreach (var (name, value) in manifest)
             {
                 if (!name.StartsWith("Keys", StringComparison.Ordinal) || value is not string text) continue;
-                foreach (var key in text.Split('\n', StringSplitOptions.RemoveEmptyEntries)) keys.Add(key);
+                foreach (var range in text.AsSpan().Split('\n'))
+                {
+                    if (range.End.Value > range.Start.Value) Add(text.AsSpan()[range]);
+                }
             }
         }
-        var members = keys.Count(ViewerRows.IsMemberRowKey);
-        return (members, keys.Count - members);
+        return (members.Count, externals.Count);
     }
+
+    private static UInt128 Hash(ReadOnlySpan<char> key) => System.IO.Hashing.XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key));
 
     /// <summary>RowKey of a page record: <c>page|000042</c>. Escaped keys never contain a newline, which joins them.</summary>
     public static string PageRowKey(int page) => PageRowPrefix + page.ToString("D6", System.Globalization.CultureInfo.InvariantCulture);
