@@ -27,7 +27,7 @@ public sealed class SimulatorOptions
     /// <summary>Viewers per get_watch_stat page (members and externals together).</summary>
     public int PageSize { get; set; } = 100;
 
-    /// <summary>Added (real <see cref="Task.Delay(int)"/>) to every WeCom API answer.</summary>
+    /// <summary>Real time every WeCom API answer waits, counted from the arrival of its request, to the millisecond.</summary>
     public int LatencyMilliseconds { get; set; }
 
     /// <summary>Anchors by userid and how many lives each created (read when <see cref="SimulatorState"/> is created).</summary>

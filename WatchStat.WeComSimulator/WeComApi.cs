@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Text.Json;
 
 namespace WatchStat.WeComSimulator;
@@ -78,19 +79,34 @@ internal static class WeComApi
     }
 
     /// <summary>
+    /// Waits until <paramref name="latency"/> has passed since <paramref name="since"/>, to the millisecond. Task.Delay
+    /// alone runs about 2 ms late (its timer queue counts whole milliseconds and rounds up), which would add 4% to
+    /// a 50 ms latency; so it waits all but the last few milliseconds and sleeps the rest precisely.
+    /// </summary>
+    private static async Task WaitUntilAsync(long since, TimeSpan latency, CancellationToken cancellationToken)
+    {
+        var coarse = latency - Stopwatch.GetElapsedTime(since) - TimeSpan.FromMilliseconds(3);
+        if (coarse > TimeSpan.Zero) await Task.Delay(coarse, cancellationToken).ConfigureAwait(false);
+        var rest = latency - Stopwatch.GetElapsedTime(since);
+        if (rest > TimeSpan.Zero) Thread.Sleep(rest);
+        cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
     /// The pipeline of every WeCom API call: count the call, wait the configured latency, resolve the access_token
     /// (count per app), ask the fault-injection hook, answer token errors, then run the API's handler.
     /// </summary>
     private static async Task RunAsync(ApiCall call, bool requiresToken, Func<ApiCall, Task> handler)
     {
         var context = call.Context;
+        var arrived = Stopwatch.GetTimestamp();
         call.State.Counters.RecordCall(call.Api);
         int latency = call.State.Options.LatencyMilliseconds;
         if (latency > 0)
         {
             try
             {
-                await Task.Delay(latency, context.RequestAborted).ConfigureAwait(false);
+                await WaitUntilAsync(arrived, TimeSpan.FromMilliseconds(latency), context.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
