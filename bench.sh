@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The WatchStat benchmark: builds Release, starts Azurite (in memory) and the WeCom simulator itself, measures the
+# harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, prints the table
+# and writes it to artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
+# --latency-viewers N (20000), --out FILE. Exit code 1 when a goal is missed.
+set -euo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+dotnet build WatchStat.Benchmarks -c Release -nologo -v quiet -clp:ErrorsOnly
+exec dotnet WatchStat.Benchmarks/bin/Release/net10.0/WatchStat.Benchmarks.dll "$@"
