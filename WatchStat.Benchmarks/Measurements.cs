@@ -28,8 +28,7 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
     {
         var table = storage.Tables.GetTableClient(ViewerRows.TableName);
         await table.CreateIfNotExistsAsync();
-        var live = simulator.State.FindLive(NewLive(viewers * 6 / 10, viewers * 4 / 10))!;
-        var batches = RowsOf(live).Chunk(HarvestStore.MaxBatchSize)
+        var batches = (await RowsOfAsync(NewLive(viewers * 6 / 10, viewers * 4 / 10))).Chunk(HarvestStore.MaxBatchSize)
             .Select(chunk => chunk.Select(row => new TableTransactionAction(TableTransactionActionType.UpsertReplace, row)).ToList())
             .ToList();
         var clock = Stopwatch.StartNew();
@@ -174,23 +173,18 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
         return overheads;
     }
 
-    private static IEnumerable<TableEntity> RowsOf(SimulatedLive live)
+    /// <summary>The rows a harvest of the live writes: its pages fetched through the app's WeCom client, made into rows by the step's own code.</summary>
+    private async Task<List<TableEntity>> RowsOfAsync(string livingId)
     {
-        for (var offset = 0; offset < live.Total; offset += 100)
+        var wecom = app.GetRequiredService<WeComClient>();
+        var weComApp = app.GetRequiredService<WeComApps>().Get(null);
+        var rows = new List<TableEntity>();
+        for (var nextKey = "0"; ;)
         {
-            var viewers = Enumerable.Range(offset, Math.Min(100, live.Total - offset)).Select(live.ViewerAt).ToList();
-            var page = new WatchStatResult
-            {
-                Ending = 0,
-                StatInfo = new WatchStatInfo
-                {
-                    Users = [.. viewers.Where(v => v.IsMember).Select(v => new WatchStatMember
-                        { UserId = v.Id, WatchTime = v.WatchTime, IsComment = v.IsComment, IsMic = v.IsMic, InvitorUserId = v.InvitorUserId, InvitorExternalUserId = v.InvitorExternalUserId })],
-                    ExternalUsers = [.. viewers.Where(v => !v.IsMember).Select(v => new WatchStatExternalUser
-                        { ExternalUserId = v.Id, Type = v.Type, Name = v.Name, WatchTime = v.WatchTime, IsComment = v.IsComment, IsMic = v.IsMic, InvitorUserId = v.InvitorUserId, InvitorExternalUserId = v.InvitorExternalUserId })],
-                },
-            };
-            foreach (var row in ViewerRows.FromPage(live.LivingId, WeComApp.DefaultName, page, "bench", DateTimeOffset.UtcNow).Rows) yield return row;
+            var page = await wecom.GetWatchStatAsync(weComApp, livingId, nextKey, default);
+            rows.AddRange(ViewerRows.FromPage(livingId, weComApp.Name, page, "bench", DateTimeOffset.UtcNow).Rows);
+            if (page.IsLastPage) return rows;
+            nextKey = page.NextKey!;
         }
     }
 }

@@ -60,11 +60,12 @@ public sealed partial class Discovery(
                 decisions.AddRange(group.Select(a => new DiscoveryDecision(group.Key, null, a.LivingId, null, null, false, $"its app '{group.Key}' is no longer configured")));
                 continue;
             }
-            var infos = await ReadInfosAsync(app, [.. group.Select(a => a.LivingId)], dryRun, now, cancellationToken);
-            foreach (var (livingId, info, error) in infos)
+            var lives = group.ToList();
+            var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.LivingId)], dryRun, now, cancellationToken);
+            for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
             {
-                var arrivedAt = group.First(a => a.LivingId == livingId).ArrivedAt;
-                decisions.Add(await DecideAsync(app, null, livingId, info, error, arrivedAt, windowStart, now, dryRun, cancellationToken));
+                var (livingId, info, error) = infos[i];
+                decisions.Add(await DecideAsync(app, null, livingId, info, error, lives[i].ArrivedAt, windowStart, now, dryRun, cancellationToken));
             }
         }
 
