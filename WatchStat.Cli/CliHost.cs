@@ -45,6 +45,19 @@ public static class CliHost
         return host;
     }
 
+    /// <summary>
+    /// Storage alone, for the commands that only read the tables (status, export, report): the same
+    /// <c>AzureWebJobsStorage</c> setting and defaults, without the WeCom, Key Vault and telemetry services a host
+    /// builds and validates, so a misconfigured WeCom app does not stop anyone from looking, and a long export
+    /// carries no more runtime than it needs.
+    /// </summary>
+    public static StorageClients OpenStorage()
+    {
+        var configuration = new ConfigurationBuilder();
+        AddSettings(configuration);
+        return StorageClients.FromConfiguration(configuration.Build());
+    }
+
     /// <summary>The CLI's settings: environment variables over the local defaults.</summary>
     private static void AddSettings(IConfigurationBuilder configuration)
     {

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using WatchStat.Cli.Reporting;
@@ -68,8 +67,7 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
         var completed = false;
         try
         {
-            using var host = await CliHost.StartAsync(cancellationToken);
-            var store = host.Services.GetRequiredService<HarvestStore>();
+            var store = new HarvestStore(CliHost.OpenStorage());
             var status = await store.GetAsync(livingId, cancellationToken); // creates the tables if this storage has none yet
 
             var written = await RowProgress.RunAsync(console, $"Exporting live {livingId} as {format}", async report =>

@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using WatchStat.Cli.Reporting;
@@ -23,10 +22,10 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var livingId = settings.LivingId;
-        using var host = await CliHost.StartAsync(cancellationToken);
-        var store = host.Services.GetRequiredService<HarvestStore>();
+        var storage = CliHost.OpenStorage();
+        var store = new HarvestStore(storage);
         var status = await store.GetAsync(livingId, cancellationToken);
-        var info = await host.Services.GetRequiredService<LivingStore>().GetAsync(livingId, cancellationToken);
+        var info = await new LivingStore(storage).GetAsync(livingId, cancellationToken);
         var duration = info?.GetInt32("LivingDurationSeconds") is > 0 and var seconds ? seconds : (int?)null;
 
         // Progress goes to stderr: with --json stdout is the data, and without it the tables come after anyway.

@@ -1,6 +1,5 @@
 using System.ComponentModel;
 using System.Globalization;
-using Microsoft.Extensions.DependencyInjection;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using WatchStat.Cli.Reporting;
@@ -24,8 +23,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        using var host = await CliHost.StartAsync(cancellationToken);
-        var status = await host.Services.GetRequiredService<HarvestStore>().GetAsync(settings.LivingId, cancellationToken);
+        var status = await new HarvestStore(CliHost.OpenStorage()).GetAsync(settings.LivingId, cancellationToken);
         if (status is null)
         {
             // With --json, stdout stays empty or valid JSON.

@@ -380,6 +380,32 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         Assert.Empty(result.Output);
     }
 
+    [Fact]
+    public async Task Status_export_and_report_need_only_storage_settings()
+    {
+        var livingId = NewLiveId("30m20x");
+        await HarvestAsync(livingId);
+        // A WeCom endpoint with no app configured: commands that call WeCom must refuse, those that only read the
+        // tables must not care.
+        var environment = Environment;
+        environment.Remove("WeCom__CorpId");
+        environment.Remove("WeCom__Secret");
+        var file = NewFile(".csv");
+
+        var status = await CliRunner.RunAsync(environment, "status", livingId, "--json");
+        var export = await CliRunner.RunAsync(environment, "export", livingId, "--out", file);
+        var report = await CliRunner.RunAsync(environment, "report", livingId, "--json");
+        var walk = await CliRunner.RunAsync(environment, "walk", livingId);
+
+        Assert.True(status.ExitCode == 0, status.Output + status.Error);
+        Assert.True(export.ExitCode == 0, export.Output + export.Error);
+        Assert.True(report.ExitCode == 0, report.Output + report.Error);
+        Assert.Equal(50, ReadCsv(await File.ReadAllBytesAsync(file)).Count);
+        Assert.Equal(50, JsonDocument.Parse(report.Output).RootElement.GetProperty("all").GetProperty("viewers").GetInt32());
+        Assert.Equal(2, walk.ExitCode);
+        Assert.Contains("configuration error", walk.Output + walk.Error);
+    }
+
     // ---- helpers ----
 
     private async Task<HarvestRecord> HarvestAsync(string livingId)
