@@ -65,6 +65,7 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
             var harvest = json.GetProperty("harvest");
             var pages = harvest.GetProperty("pagesDone").GetInt32();
             return new HarvestFigures(
+                livingId,
                 harvest.GetProperty("viewersWritten").GetInt32(),
                 pages,
                 TimeSpan.FromSeconds(json.GetProperty("elapsedSeconds").GetDouble()),
@@ -76,6 +77,32 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
         finally
         {
             simulator.State.Options.LatencyMilliseconds = 0;
+        }
+    }
+
+    /// <summary>
+    /// (8) A CLI export of a harvested live to a CSV file: its peak working set in bytes. The file is checked to hold
+    /// a header and every viewer's row, then deleted.
+    /// </summary>
+    public async Task<long> CliExportPeakAsync(string livingId, int viewers)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"watchstat-bench-{Guid.NewGuid():N}.csv");
+        try
+        {
+            var run = await cli.RunAsync("export", livingId, "--format", "csv", "--out", file);
+            if (run.ExitCode != 0) throw new InvalidOperationException($"watchstat export failed ({run.ExitCode}): {run.Output}");
+            var records = 0;
+            using (var csv = CsvHelper.CsvReader.Create(await File.ReadAllBytesAsync(file), new CsvHelper.CsvReaderOptions { Separator = ',', HasHeader = true }))
+            {
+                while (csv.Read()) records++;
+            }
+            if (records != viewers)
+                throw new InvalidOperationException($"watchstat export wrote {records:N0} rows for {viewers:N0} viewers.");
+            return run.PeakWorkingSetBytes;
+        }
+        finally
+        {
+            File.Delete(file);
         }
     }
 
@@ -189,7 +216,7 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
     }
 }
 
-public sealed record HarvestFigures(int Viewers, int Pages, TimeSpan Harvest, TimeSpan ProcessWall, long PeakWorkingSetBytes, long WatchStatCalls, long TokenCalls)
+public sealed record HarvestFigures(string LivingId, int Viewers, int Pages, TimeSpan Harvest, TimeSpan ProcessWall, long PeakWorkingSetBytes, long WatchStatCalls, long TokenCalls)
 {
     public double ViewersPerSecond => Viewers / Harvest.TotalSeconds;
 }

@@ -44,15 +44,27 @@ var small = new List<HarvestFigures>();
 var naive = new List<double>();
 var latency = new List<HarvestFigures>();
 var queue = new List<double>();
+var exportBig = new List<double>();
+var exportSmall = new List<double>();
 await Step("warm-up (not counted)", async () => { await measure.CliHarvestAsync(2_000); await measure.RawBatchEntitiesPerSecondAsync(2_000); });
 for (var run = 1; run <= repeat; run++)
 {
     await Step($"run {run}: (1) raw batches, {viewers:N0} entities", async () => raw.Add(await measure.RawBatchEntitiesPerSecondAsync(viewers)));
-    await Step($"run {run}: (2) CLI harvest, {viewers:N0} viewers", async () => harvests.Add(await measure.CliHarvestAsync(viewers)));
+    await Step($"run {run}: (2) CLI harvest, {viewers:N0} viewers, and (8) its export", async () =>
+    {
+        var harvest = await measure.CliHarvestAsync(viewers);
+        harvests.Add(harvest);
+        exportBig.Add(await measure.CliExportPeakAsync(harvest.LivingId, harvest.Viewers) / 1048576.0);
+    });
     await Step($"run {run}: (3) naive harvest, {viewers:N0} viewers", async () => naive.Add(await measure.NaiveViewersPerSecondAsync(viewers)));
     await Step($"run {run}: (4) CLI harvest at 50 ms a call, {latencyViewers:N0} viewers", async () => latency.Add(await measure.CliHarvestAsync(latencyViewers, latencyMs: 50)));
     await Step($"run {run}: (5) queue path, {latencyViewers:N0} viewers", async () => queue.AddRange(await measure.QueuePageOverheadMsAsync(latencyViewers)));
-    await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers", async () => small.Add(await measure.CliHarvestAsync(smallViewers)));
+    await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers, and (8) its export", async () =>
+    {
+        var harvest = await measure.CliHarvestAsync(smallViewers);
+        small.Add(harvest);
+        exportSmall.Add(await measure.CliExportPeakAsync(harvest.LivingId, harvest.Viewers) / 1048576.0);
+    });
 }
 
 var rawMedian = Stats.Median(raw);
@@ -81,6 +93,8 @@ Figure[] figures =
     new("6", $"peak working set ratio, {viewers:N0} ÷ {smallViewers:N0}", memoryRatio, "", "0.00", "≤ 1.20", Stats.Median(memoryRatio) <= 1.2),
     new("7", "get_watch_stat calls per page", callsPerPage, "", "0.000", "exactly 1", callsPerPage.All(c => c == 1.0)),
     new("7", "gettoken calls per run", tokensPerRun, "", "0", "1", tokensPerRun.All(c => c == 1.0)),
+    new("8", $"peak working set, CLI export (CSV) of {smallViewers:N0} viewers", exportSmall, "MB", "0", "", null),
+    new("8", $"peak working set, CLI export (CSV) of {viewers:N0} viewers", exportBig, "MB", "0", "< 100 MB", exportBig.Max() < 100),
 ];
 
 var header = $"WatchStat benchmark, {DateTimeOffset.Now:yyyy-MM-dd HH:mm zzz}: {Report.Machine}; {repeat} runs each (queue path: {queue.Count} pages); "
