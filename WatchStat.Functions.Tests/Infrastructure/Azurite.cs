@@ -47,7 +47,7 @@ public sealed partial class Azurite
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node for Azurite.");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop(process, workspace);
 
         var ports = new Dictionary<string, int>();
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -69,7 +69,7 @@ public sealed partial class Azurite
         var finished = await Task.WhenAny(ready.Task, process.WaitForExitAsync(), Task.Delay(TimeSpan.FromSeconds(60)));
         if (finished != ready.Task)
         {
-            Stop(process);
+            Stop(process, workspace);
             throw new InvalidOperationException($"Azurite did not start:\n{output}");
         }
 
@@ -81,8 +81,24 @@ public sealed partial class Azurite
             + $"TableEndpoint=http://127.0.0.1:{ports["Table"]}/devstoreaccount1;");
     }
 
-    private static void Stop(Process process)
+    /// <summary>
+    /// Removes Azurite's working directory (in memory, it holds nothing) and stops Azurite. The directory goes first:
+    /// the test host may be ended soon after its exit handlers start, and on Linux a process's working directory can
+    /// be removed while it runs.
+    /// </summary>
+    private static void Stop(Process process, string workspace)
     {
+        try
+        {
+            Directory.Delete(workspace, recursive: true);
+        }
+        catch (IOException)
+        {
+            // Already gone, or in use: a temporary directory, left for the OS to clean.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
         try
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
