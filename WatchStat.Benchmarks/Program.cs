@@ -50,21 +50,11 @@ await Step("warm-up (not counted)", async () => { await measure.CliHarvestAsync(
 for (var run = 1; run <= repeat; run++)
 {
     await Step($"run {run}: (1) raw batches, {viewers:N0} entities", async () => raw.Add(await measure.RawBatchEntitiesPerSecondAsync(viewers)));
-    await Step($"run {run}: (2) CLI harvest, {viewers:N0} viewers, and (8) its export", async () =>
-    {
-        var harvest = await measure.CliHarvestAsync(viewers);
-        harvests.Add(harvest);
-        exportBig.Add(await measure.CliExportPeakAsync(harvest.LivingId, harvest.Viewers) / 1048576.0);
-    });
+    await Step($"run {run}: (2) CLI harvest, {viewers:N0} viewers, and (8) its export", () => HarvestAndExportAsync(viewers, harvests, exportBig));
     await Step($"run {run}: (3) naive harvest, {viewers:N0} viewers", async () => naive.Add(await measure.NaiveViewersPerSecondAsync(viewers)));
     await Step($"run {run}: (4) CLI harvest at 50 ms a call, {latencyViewers:N0} viewers", async () => latency.Add(await measure.CliHarvestAsync(latencyViewers, latencyMs: 50)));
     await Step($"run {run}: (5) queue path, {latencyViewers:N0} viewers", async () => queue.AddRange(await measure.QueuePageOverheadMsAsync(latencyViewers)));
-    await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers, and (8) its export", async () =>
-    {
-        var harvest = await measure.CliHarvestAsync(smallViewers);
-        small.Add(harvest);
-        exportSmall.Add(await measure.CliExportPeakAsync(harvest.LivingId, harvest.Viewers) / 1048576.0);
-    });
+    await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers, and (8) its export", () => HarvestAndExportAsync(smallViewers, small, exportSmall));
 }
 
 var rawMedian = Stats.Median(raw);
@@ -104,6 +94,14 @@ Directory.CreateDirectory(Path.GetDirectoryName(output)!);
 await File.WriteAllTextAsync(output, Report.Markdown(figures, header, "./bench.sh " + string.Join(' ', args)));
 AnsiConsole.MarkupLine($"Written to [bold]{Markup.Escape(output)}[/].");
 return figures.All(f => f.Met != false) ? 0 : 1;
+
+// A CLI harvest of a new live, then the CLI's export of that live (the step's tables hold nothing else).
+async Task HarvestAndExportAsync(int size, List<HarvestFigures> harvested, List<double> exportPeaksMb)
+{
+    var harvest = await measure.CliHarvestAsync(size);
+    harvested.Add(harvest);
+    exportPeaksMb.Add(await measure.CliExportPeakAsync(harvest.LivingId, harvest.Viewers) / 1048576.0);
+}
 
 async Task Step(string name, Func<Task> work)
 {

@@ -117,9 +117,7 @@ public static class CliHost
         string endpoint;
         try
         {
-            var configuration = new ConfigurationBuilder();
-            AddSettings(configuration);
-            var clients = StorageClients.FromConfiguration(configuration.Build());
+            var clients = OpenStorage();
             endpoint = (queue ? clients.Queues.Uri : clients.Tables.Uri).ToString().TrimEnd('/');
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException)

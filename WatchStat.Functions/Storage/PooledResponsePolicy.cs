@@ -1,4 +1,3 @@
-using Azure;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Microsoft.IO;
@@ -33,59 +32,35 @@ public sealed class PooledResponsePolicy : HttpPipelinePolicy
     {
     }
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
+    // One body for both: with async false every await below completes synchronously.
+    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+        ProcessAsync(message, pipeline, async: false).AsTask().GetAwaiter().GetResult();
+
+    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline) =>
+        ProcessAsync(message, pipeline, async: true);
+
+    private static async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline, bool async)
     {
-        if (!Applies(message))
-        {
-            ProcessNext(message, pipeline);
-            return;
-        }
-        message.BufferResponse = false;
-        ProcessNext(message, pipeline);
-        if (message.Response.ContentStream is not { } network) return;
+        // Reads only: writes answer with small bodies, and a transaction's multipart answer is left to the SDK.
+        var reads = message.Request.Method == RequestMethod.Get;
+        if (reads) message.BufferResponse = false;
+        if (async) await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
+        else ProcessNext(message, pipeline);
+        if (!reads || message.Response.ContentStream is not { } network) return;
+
         var pooled = Pool.GetStream(nameof(PooledResponsePolicy));
         try
         {
-            network.CopyTo(pooled);
+            if (async) await network.CopyToAsync(pooled, message.CancellationToken).ConfigureAwait(false);
+            else network.CopyTo(pooled);
         }
         catch
         {
             pooled.Dispose();
             throw;
         }
-        Swap(message.Response, network, pooled);
-    }
-
-    public override async ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        if (!Applies(message))
-        {
-            await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
-            return;
-        }
-        message.BufferResponse = false;
-        await ProcessNextAsync(message, pipeline).ConfigureAwait(false);
-        if (message.Response.ContentStream is not { } network) return;
-        var pooled = Pool.GetStream(nameof(PooledResponsePolicy));
-        try
-        {
-            await network.CopyToAsync(pooled, message.CancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            await pooled.DisposeAsync().ConfigureAwait(false);
-            throw;
-        }
-        Swap(message.Response, network, pooled);
-    }
-
-    /// <summary>Reads only: writes answer with small bodies, and a transaction's multipart answer is left to the SDK.</summary>
-    private static bool Applies(HttpMessage message) => message.Request.Method == RequestMethod.Get;
-
-    private static void Swap(Response response, Stream network, RecyclableMemoryStream pooled)
-    {
         network.Dispose();
         pooled.Position = 0;
-        response.ContentStream = pooled;
+        message.Response.ContentStream = pooled;
     }
 }
