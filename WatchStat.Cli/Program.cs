@@ -5,6 +5,9 @@ using WatchStat.Cli;
 using WatchStat.Cli.Commands;
 using WatchStat.WeCom;
 
+// Before anything is compiled in earnest: the JIT's freed blocks go back to the system (see NativeHeap).
+NativeHeap.ReturnLargeBlocksWhenFreed();
+
 var app = new CommandApp();
 app.Configure(config =>
 {
