@@ -5,7 +5,7 @@ using WatchStat.Cli;
 using WatchStat.Cli.Commands;
 using WatchStat.WeCom;
 
-// Before anything is compiled in earnest: the JIT's freed blocks go back to the system (see NativeHeap).
+// First, before the bulk of the JIT work: large freed native blocks go back to the system (see NativeHeap).
 NativeHeap.ReturnLargeBlocksWhenFreed();
 
 var app = new CommandApp();

@@ -92,12 +92,9 @@ public sealed partial class Azurite
         {
             Directory.Delete(workspace, recursive: true);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // Already gone, or in use: a temporary directory, left for the OS to clean.
-        }
-        catch (UnauthorizedAccessException)
-        {
         }
         try
         {
