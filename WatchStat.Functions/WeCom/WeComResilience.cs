@@ -24,9 +24,11 @@ public static class WeComResilience
         {
             var options = context.ServiceProvider.GetRequiredService<IOptions<WeComOptions>>().Value;
             var metrics = context.ServiceProvider.GetRequiredService<WatchStatMetrics>();
-            pipeline
-                .AddTimeout(TimeSpan.FromSeconds(options.TimeoutSeconds))
-                .AddRetry(new HttpRetryStrategyOptions
+            pipeline.AddTimeout(TimeSpan.FromSeconds(options.TimeoutSeconds));
+            // WeCom:MaxRetries 0 means no retry strategy at all: Polly's accepts no fewer than one attempt.
+            if (options.MaxRetries > 0)
+            {
+                pipeline.AddRetry(new HttpRetryStrategyOptions
                 {
                     MaxRetryAttempts = options.MaxRetries,
                     BackoffType = DelayBackoffType.Exponential,
@@ -38,8 +40,9 @@ public static class WeComResilience
                         metrics.Retried(ApiOf(args.Context.GetRequestMessage()), Describe(args.Outcome));
                         return default;
                     },
-                })
-                .AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
+                });
+            }
+            pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
         });
         // Inside the retries: every attempt takes a permit.
         builder.AddHttpMessageHandler(sp => new WeComRateLimitHandler(sp.GetRequiredService<WeComRateLimiter>()));
