@@ -4,6 +4,7 @@ using WatchStat;
 using WatchStat.Telemetry;
 
 var builder = FunctionsApplication.CreateBuilder(args);
+builder.Configuration.AddWatchStatLoggingDefaults();
 builder.ConfigureFunctionsWebApplication();
 builder.Services.AddWatchStat();
 builder.Services.AddWatchStatTelemetry(builder.Configuration);
