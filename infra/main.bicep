@@ -63,17 +63,17 @@ param wecomApps wecomApp[] = [
 param harvestNightlySchedule string = '0 0 18 * * *'
 
 @description('Harvest:SweepSchedule: when the sweeper looks for stalled harvests. NCRONTAB with seconds, in UTC.')
-param harvestSweepSchedule string = '0 */10 * * * *'
+param harvestSweepSchedule string = '0 * * * * *'
 
 @description('Harvest:LookbackDays: how many days back the nightly harvest refreshes lives (watch time grows with replays).')
 @minValue(0)
 @maxValue(365)
 param harvestLookbackDays int = 7
 
-@description('Harvest:StallMinutes: a queued or running harvest whose checkpoint has not moved this long is re-driven by the sweeper.')
-@minValue(1)
-@maxValue(1440)
-param harvestStallMinutes int = 15
+@description('Harvest:StallSeconds: a queued or running harvest that has shown no sign of life this long (an instance died holding its page) is re-driven by the sweeper.')
+@minValue(5)
+@maxValue(86400)
+param harvestStallSeconds int = 60
 
 @description('WeCom:MaxCallsPerMinute: the WeCom calls one instance makes a minute at most, per app and API (see maximumInstanceCount). 60 is the least the app accepts; 10,000 is all WeCom allows.')
 @minValue(60)
@@ -221,7 +221,7 @@ module functionApp 'app/function-app.bicep' = {
     harvestNightlySchedule: harvestNightlySchedule
     harvestSweepSchedule: harvestSweepSchedule
     harvestLookbackDays: harvestLookbackDays
-    harvestStallMinutes: harvestStallMinutes
+    harvestStallSeconds: harvestStallSeconds
     wecomMaxCallsPerMinute: wecomMaxCallsPerMinute
   }
   // The app starts with its role assignments, vault and telemetry in place.

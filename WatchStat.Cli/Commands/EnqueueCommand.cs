@@ -43,7 +43,7 @@ public sealed class EnqueueCommand : AsyncCommand<EnqueueCommand.Settings>
                 // would only find the run queued.
                 CliHost.Stderr.MarkupLineInterpolated($"[red]error:[/] {failure}");
                 CliHost.Stderr.MarkupLineInterpolated(
-                    $"Run {run.RunId} is recorded as queued without its message: the stalled-run sweeper sends it within Harvest:StallMinutes, or run [bold]watchstat enqueue {run.LivingId} --force[/].");
+                    $"Run {run.RunId} is recorded as queued without its message: the stalled-run sweeper sends it within Harvest:StallSeconds, or run [bold]watchstat enqueue {run.LivingId} --force[/].");
                 return ExitCodes.Failed;
             }
         }

@@ -164,17 +164,19 @@ public sealed class NightlyHarvestTests : PipelineTest
 
         // (Other tests' unfinished runs share the table and are stalled by this test's clock: only this live is looked at.)
         Assert.DoesNotContain(await sweeper.SweepAsync(default), r => r.LivingId == livingId); // not stalled yet
-        _time.Advance(TimeSpan.FromMinutes(16));
+        _time.Advance(TimeSpan.FromSeconds(59));
+        Assert.DoesNotContain(await sweeper.SweepAsync(default), r => r.LivingId == livingId); // still not: Harvest:StallSeconds is 60
+        _time.Advance(TimeSpan.FromSeconds(2));
         var redriven = await sweeper.SweepAsync(default);
         Assert.DoesNotContain(await sweeper.SweepAsync(default), r => r.LivingId == livingId); // once per stall period
         await NewDriver().DrainAsync();
 
         var run = Assert.Single(redriven, r => r.LivingId == livingId);
         Assert.Equal((livingId, runId, 4), (run.LivingId, run.RunId, run.Page));
-        Assert.True(run.Stalled >= TimeSpan.FromMinutes(15));
+        Assert.True(run.Stalled >= TimeSpan.FromSeconds(60));
         var status = await StatusAsync(livingId);
         Assert.Equal((HarvestStates.Completed, 10, 700, 300), (status.State, status.PagesDone, status.MembersWritten, status.ExternalWritten));
         RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, await RowsAsync(livingId), runId);
-        Assert.Contains(Host.Logs.GetSnapshot(), r => r.Message.Contains(livingId, StringComparison.Ordinal) && r.Message.Contains("stalled for 16 minutes", StringComparison.Ordinal));
+        Assert.Contains(Host.Logs.GetSnapshot(), r => r.Message.Contains(livingId, StringComparison.Ordinal) && r.Message.Contains("no sign of life for 61 s", StringComparison.Ordinal));
     }
 }

@@ -165,7 +165,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
             "'AZURE_CLIENT_ID'", "'KeyVault__Uri'", "'APPLICATIONINSIGHTS_CONNECTION_STRING'",
             "'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'value', format('ClientId={0};Authorization=AAD'",
             "WeCom__Apps__{0}__CorpId", "WeCom__Apps__{0}__SecretName", "WeCom__Apps__{0}__AnchorUserIds",
-            "Harvest__NightlySchedule", "Harvest__SweepSchedule", "Harvest__LookbackDays", "Harvest__StallMinutes",
+            "Harvest__NightlySchedule", "Harvest__SweepSchedule", "Harvest__LookbackDays", "Harvest__StallSeconds",
             "WeCom__MaxCallsPerMinute",
         ];
         foreach (var fragment in expected)
@@ -330,9 +330,9 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         Assert.Equal(("default", "", "wecom-default", ""), (app["name"]!.GetValue<string>(), app["corpId"]!.GetValue<string>(),
             app["secretName"]!.GetValue<string>(), app["anchorUserIds"]!.GetValue<string>()));
         Assert.Equal("0 0 18 * * *", parameters["harvestNightlySchedule"]!["defaultValue"]!.GetValue<string>());
-        Assert.Equal("0 */10 * * * *", parameters["harvestSweepSchedule"]!["defaultValue"]!.GetValue<string>());
+        Assert.Equal(WatchStat.Harvest.HarvestOptions.DefaultSweepSchedule, parameters["harvestSweepSchedule"]!["defaultValue"]!.GetValue<string>());
         Assert.Equal(7, parameters["harvestLookbackDays"]!["defaultValue"]!.GetValue<int>());
-        Assert.Equal(15, parameters["harvestStallMinutes"]!["defaultValue"]!.GetValue<int>());
+        Assert.Equal(60, parameters["harvestStallSeconds"]!["defaultValue"]!.GetValue<int>());
     }
 
     [Fact]

@@ -21,9 +21,15 @@ public sealed class HarvestOptions
     [Range(0, 365, ErrorMessage = "Setting Harvest:LookbackDays must be between 0 and 365.")]
     public int LookbackDays { get; set; } = 7;
 
-    /// <summary><c>Harvest:StallMinutes</c>: a queued or running run whose checkpoint has not moved this long is re-driven.</summary>
-    [Range(1, 1440, ErrorMessage = "Setting Harvest:StallMinutes must be between 1 and 1440.")]
-    public int StallMinutes { get; set; } = 15;
+    /// <summary>
+    /// <c>Harvest:StallSeconds</c>: a queued or running run that has shown no sign of life this long (its status row
+    /// not written, its throttle delay over) is re-driven. A page takes well under a second; one WeCom call may take
+    /// <c>WeCom:TimeoutSeconds</c> (30) with its retries, so 60 s is twice the longest page a live instance can be on.
+    /// </summary>
+    [Range(5, 86_400, ErrorMessage = "Setting Harvest:StallSeconds must be between 5 and 86400.")]
+    public int StallSeconds { get; set; } = 60;
+
+    public TimeSpan StallAfter => TimeSpan.FromSeconds(StallSeconds);
 
     /// <summary>
     /// <c>Harvest:DelayScale</c>: multiplies the real waits before a throttled page is tried again (the queue
@@ -41,5 +47,5 @@ public sealed class HarvestOptions
     /// </summary>
     public const string DefaultNightlySchedule = "0 0 18 * * *";
 
-    public const string DefaultSweepSchedule = "0 */10 * * * *";
+    public const string DefaultSweepSchedule = "0 * * * * *";
 }

@@ -18,40 +18,30 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
     /// no message, so a live never gets a second chain) or <paramref name="force"/> is set. If the first page's
     /// message is lost after the row was written, the stalled-run sweeper sends it again.
     /// </summary>
-    public async Task<HarvestStart> StartAsync(string livingId, WeComApp app, bool force, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; ; attempt++)
+    public Task<HarvestStart> StartAsync(string livingId, WeComApp app, bool force, CancellationToken cancellationToken) =>
+        store.UpdateStatusAsync(livingId, async existing =>
         {
-            var existing = await store.GetAsync(livingId, cancellationToken);
             if (existing is not null && HarvestStates.IsActive(existing.State) && !force)
                 return new HarvestStart(existing, FirstPage: null, Created: false);
 
             var record = HarvestRecord.NewRun(livingId, app.Name, NewRunId(), time.GetUtcNow());
-            bool written;
-            if (existing is null)
-            {
-                written = await store.TryAddAsync(record, cancellationToken);
-            }
-            else
-            {
-                record.ETag = existing.ETag;
-                written = await store.TryReplaceAsync(record, cancellationToken);
-            }
-            if (written) return new HarvestStart(record, FirstPageOf(record), Created: true);
-            if (attempt >= 5) throw new InvalidOperationException($"The status row of live '{livingId}' keeps changing; try again.");
-            // Someone else started or moved a run in between: look again.
-        }
-    }
+            // On the sweeper's index before the status row says queued: a crash in between leaves an entry it removes.
+            await store.MarkActiveAsync(record, cancellationToken);
+            record.ETag = existing?.ETag ?? default;
+            var written = existing is null
+                ? await store.TryAddAsync(record, cancellationToken)
+                : await store.TryReplaceAsync(record, cancellationToken);
+            // Not written: someone else started or moved a run in between; look again.
+            return written ? new HarvestStart(record, FirstPageOf(record), Created: true) : null;
+        }, cancellationToken);
 
     /// <summary>
     /// Puts a failed run back to work from its checkpoint: the page it failed on is fetched again, the pages before
     /// it are not. Returns the message to send, or why there is none (no run, or a run that has not failed).
     /// </summary>
-    public async Task<HarvestRetry> RetryAsync(string livingId, CancellationToken cancellationToken)
-    {
-        for (var attempt = 0; attempt < 5; attempt++)
+    public Task<HarvestRetry> RetryAsync(string livingId, CancellationToken cancellationToken) =>
+        store.UpdateStatusAsync(livingId, async status =>
         {
-            var status = await store.GetAsync(livingId, cancellationToken);
             if (status is null) return new HarvestRetry(null, null, $"No harvest is recorded for live '{livingId}'.");
             if (status.State != HarvestStates.Failed)
                 return new HarvestRetry(status, null, $"Run {status.RunId} of live '{livingId}' is {status.State}: only a failed run can be retried.");
@@ -62,10 +52,9 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
             status.Throttles = 0;
             status.RedrivenAt = null;
             status.UpdatedAt = time.GetUtcNow();
-            if (await store.TryReplaceAsync(status, cancellationToken)) return new HarvestRetry(status, NextPageOf(status), null);
-        }
-        throw new InvalidOperationException($"The status row of live '{livingId}' keeps changing; try again.");
-    }
+            await store.MarkActiveAsync(status, cancellationToken);
+            return await store.TryReplaceAsync(status, cancellationToken) ? new HarvestRetry(status, NextPageOf(status), null) : null;
+        }, cancellationToken);
 
     public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App);
 

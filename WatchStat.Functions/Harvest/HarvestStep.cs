@@ -55,26 +55,18 @@ public sealed partial class HarvestStep(
 {
     /// <param name="message">The page to fetch.</param>
     /// <param name="deliveryId">The queue message id; null when not driven by the queue (the CLI).</param>
-    public async Task<StepResult> ExecuteAsync(HarvestPageMessage message, string? deliveryId, CancellationToken cancellationToken)
-    {
-        for (var attempt = 1; ; attempt++)
+    public Task<StepResult> ExecuteAsync(HarvestPageMessage message, string? deliveryId, CancellationToken cancellationToken) =>
+        // A null from RunAsync: the checkpoint changed between our read and our write (a racing delivery advanced it,
+        // or our own write landed and its answer was lost). Read it again and decide afresh; the rows are idempotent.
+        store.UpdateStatusAsync(message.LivingId, async status =>
         {
-            var status = await store.GetAsync(message.LivingId, cancellationToken);
             if (Guard(message, deliveryId, status) is { } early)
             {
                 LogNoOp(message.LivingId, message.RunId, message.Page, early.Outcome, early.Reason);
                 return early;
             }
-
-            var result = await RunAsync(message, deliveryId, status!, cancellationToken);
-            if (result is not null) return result;
-
-            // The checkpoint changed between our read and our write: a racing delivery advanced it, or our own
-            // write landed and its answer was lost. Read it again and decide afresh; the rows are already idempotent.
-            if (attempt == 3) throw new InvalidOperationException(
-                $"The checkpoint of live '{message.LivingId}' kept changing under page {message.Page}; the message will be retried.");
-        }
-    }
+            return await RunAsync(message, deliveryId, status!, cancellationToken);
+        }, cancellationToken);
 
     /// <summary>The step proper; null when the checkpoint write lost to another writer.</summary>
     private async Task<StepResult?> RunAsync(HarvestPageMessage message, string? deliveryId, HarvestRecord status, CancellationToken cancellationToken)
@@ -179,6 +171,7 @@ public sealed partial class HarvestStep(
         if (lastResult.IsLastPage)
         {
             LogCompleted(status.LivingId, status.RunId, status.PagesDone, status.MembersWritten, status.ExternalWritten);
+            await EndedAsync(status, cancellationToken);
             return new StepResult(StepOutcome.Completed, status, null);
         }
         LogAdvanced(status.LivingId, status.RunId, last.Page, members, externals);
@@ -222,26 +215,26 @@ public sealed partial class HarvestStep(
         if (Guard(message, null, status) is not null) return;
         status!.LastErrorCode = error is WeComException { ErrCode: { } code } ? code : null;
         status.LastErrorMessage = error is WeComException or SecretUnavailableException ? error.Message : $"{error.GetType().Name}: {error.Message}";
+        // A sign of life: the message is alive and the queue will deliver it again, so the sweeper leaves the run be.
+        status.UpdatedAt = time.GetUtcNow();
         await store.TryReplaceAsync(status, cancellationToken);
     }
 
     /// <summary>
     /// A page's message used up its deliveries and landed in the poison queue: the run fails, with the last error.
-    /// A poisoned copy of a page that was done after all, or of another run, changes nothing.
+    /// A poisoned copy of a page that was done after all, or of another run, changes nothing (false).
     /// </summary>
     public async Task<bool> FailPoisonedAsync(HarvestPageMessage message, int maxDeliveries, CancellationToken cancellationToken)
     {
-        for (var attempt = 0; attempt < 3; attempt++)
+        var result = await store.UpdateStatusAsync(message.LivingId, async status =>
         {
-            var status = await store.GetAsync(message.LivingId, cancellationToken);
-            if (Guard(message, null, status) is not null) return false;
+            if (Guard(message, null, status) is { } stale) return stale;
             var last = status!.LastErrorMessage is { } error ? $" Last error: {error}" : "";
-            var failed = await FailAsync(status, null, status.LastErrorCode,
+            return await FailAsync(status, null, status.LastErrorCode,
                 $"Page {message.Page} failed {maxDeliveries} deliveries and was moved to {HarvestPageMessage.QueueName}-poison.{last} "
                 + "Fix the cause, then retry the run (POST /api/harvests/{livingid}/retry or watchstat retry).", cancellationToken);
-            if (failed is not null) return true;
-        }
-        return false;
+        }, cancellationToken);
+        return result.Outcome == StepOutcome.Failed;
     }
 
     /// <summary>Fails the run for good with the error; null when another writer moved it since it was read.</summary>
@@ -254,7 +247,24 @@ public sealed partial class HarvestStep(
         status.LastMessageId = deliveryId;
         if (!await store.TryReplaceAsync(status, cancellationToken)) return null;
         LogFailed(status.LivingId, status.RunId, status.PagesDone + 1, errCode, error);
+        await EndedAsync(status, cancellationToken);
         return new StepResult(StepOutcome.Failed, status, null, error);
+    }
+
+    /// <summary>
+    /// A run that ended leaves the sweeper's index. Best effort: the run has ended whatever happens here, and an
+    /// entry left behind is removed by the sweeper.
+    /// </summary>
+    private async Task EndedAsync(HarvestRecord status, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await store.UnmarkActiveAsync(status, cancellationToken);
+        }
+        catch (Azure.RequestFailedException ex)
+        {
+            LogIndexLeft(status.LivingId, status.RunId, ex.Status);
+        }
     }
 
     /// <summary>Decides from the checkpoint whether a message has work to do; null means go ahead.</summary>
@@ -293,6 +303,9 @@ public sealed partial class HarvestStep(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Harvest {LivingId} run {RunId} page {Page}: WeCom throttled (errcode {ErrCode}); the page is tried again in {DelaySeconds:0} s ({Throttles} in a row)")]
     private partial void LogThrottled(string livingId, string runId, int page, int errCode, double delaySeconds, int throttles);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Harvest {LivingId} run {RunId} ended, but its entry in the active-run index could not be removed (HTTP {Status}); the sweeper removes it")]
+    private partial void LogIndexLeft(string livingId, string runId, int status);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Harvest {LivingId} page {Page}: {Count} viewers without an id were left out")]
     private partial void LogSkipped(string livingId, int page, int count);

@@ -22,11 +22,32 @@ public sealed class HarvestStore(StorageClients storage)
     /// <summary>Creates the tables once per process.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) => _created.EnsureAsync(cancellationToken);
 
+    /// <summary>How often <see cref="UpdateStatusAsync{T}"/> reads and decides again before it gives up.</summary>
+    public const int MaxConflicts = 5;
+
     public async Task<HarvestRecord?> GetAsync(string livingId, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
         var response = await Harvests.GetEntityIfExistsAsync<HarvestRecord>(TableKeys.Escape(livingId), HarvestRecord.StatusRowKey, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value : null;
+    }
+
+    /// <summary>
+    /// The one optimistic-concurrency loop over a live's status row: read it, let <paramref name="attempt"/> decide and
+    /// write under the row's ETag (<see cref="TryAddAsync"/>, <see cref="TryReplaceAsync"/>, <see cref="TryAdvanceAsync"/>),
+    /// and when another writer got there first (<paramref name="attempt"/> answers null) read it again and decide afresh.
+    /// Gives up with an exception after <see cref="MaxConflicts"/> reads, so a queue message is retried later.
+    /// </summary>
+    public async Task<T> UpdateStatusAsync<T>(string livingId, Func<HarvestRecord?, Task<T?>> attempt, CancellationToken cancellationToken)
+        where T : class
+    {
+        for (var read = 1; ; read++)
+        {
+            var status = await GetAsync(livingId, cancellationToken);
+            if (await attempt(status) is { } done) return done;
+            if (read == MaxConflicts)
+                throw new InvalidOperationException($"The status row of live '{livingId}' kept changing ({MaxConflicts} tries); try again.");
+        }
     }
 
     /// <summary>Adds a live's first status row; false when another writer added one first.</summary>
@@ -57,6 +78,50 @@ public sealed class HarvestStore(StorageClients storage)
         catch (RequestFailedException ex) when (ex.Status is 412 or 404)
         {
             return false;
+        }
+    }
+
+    /// <summary>
+    /// PartitionKey of the index of runs that may be active, in <c>Harvests</c>: one row per live (RowKey its
+    /// escaped livingid) from a run's start to its end, so the stalled-run sweeper reads one partition instead of
+    /// scanning the table. <see cref="TableKeys.Escape"/> never writes a <c>%</c> that two upper-case hex digits do
+    /// not follow, so no live's partition can be called this.
+    /// </summary>
+    public const string ActivePartition = "%active";
+
+    /// <summary>Notes a run as active before its status row says so (a start or a retry): the sweeper will look at it.</summary>
+    public async Task MarkActiveAsync(HarvestRecord run, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        await Harvests.UpsertEntityAsync(
+            new TableEntity(ActivePartition, run.PartitionKey) { ["LivingId"] = run.LivingId, ["RunId"] = run.RunId },
+            TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <summary>
+    /// Takes an ended run off the index, unless a newer run of the live has taken its place there. Best effort: an
+    /// entry left behind costs the sweeper one read until it removes it (<see cref="RemoveActiveEntryAsync"/>).
+    /// </summary>
+    public async Task UnmarkActiveAsync(HarvestRecord run, CancellationToken cancellationToken)
+    {
+        var entry = await Harvests.GetEntityIfExistsAsync<TableEntity>(ActivePartition, run.PartitionKey, cancellationToken: cancellationToken);
+        if (entry.HasValue && entry.Value!.GetString("RunId") == run.RunId) await RemoveActiveEntryAsync(entry.Value, cancellationToken);
+    }
+
+    /// <summary>The index of runs that may be active: one partition, a row per live.</summary>
+    public IAsyncEnumerable<TableEntity> ActiveEntriesAsync(CancellationToken cancellationToken) =>
+        Harvests.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {ActivePartition}"), cancellationToken: cancellationToken);
+
+    /// <summary>Deletes an index entry as it was read (its ETag): an entry a newer start rewrote meanwhile stays.</summary>
+    public async Task RemoveActiveEntryAsync(TableEntity entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Harvests.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, entry.ETag, cancellationToken);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            // Gone already, or rewritten by a newer run: either way not ours to delete.
         }
     }
 

@@ -60,8 +60,8 @@ param harvestSweepSchedule string
 @description('Harvest:LookbackDays.')
 param harvestLookbackDays int
 
-@description('Harvest:StallMinutes.')
-param harvestStallMinutes int
+@description('Harvest:StallSeconds.')
+param harvestStallSeconds int
 
 @description('WeCom:MaxCallsPerMinute, per instance.')
 param wecomMaxCallsPerMinute int
@@ -111,7 +111,7 @@ var harvestSettings = [
   { name: 'Harvest__NightlySchedule', value: harvestNightlySchedule }
   { name: 'Harvest__SweepSchedule', value: harvestSweepSchedule }
   { name: 'Harvest__LookbackDays', value: string(harvestLookbackDays) }
-  { name: 'Harvest__StallMinutes', value: string(harvestStallMinutes) }
+  { name: 'Harvest__StallSeconds', value: string(harvestStallSeconds) }
   { name: 'WeCom__MaxCallsPerMinute', value: string(wecomMaxCallsPerMinute) }
 ]
 
