@@ -10,6 +10,7 @@ public sealed partial class SimulatorState
 {
     private const int MaxCachedConventionLives = 10_000;
     private const int PruneEveryTokens = 4096;
+    private const int MaxLedgerTokens = 1000;
     private static readonly TimeSpan PruneExpiredFor = TimeSpan.FromHours(1);
 
     private readonly TimeProvider _time;
@@ -17,6 +18,7 @@ public sealed partial class SimulatorState
     private readonly ConcurrentDictionary<string, IssuedToken> _tokens = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SimulatedLive> _registered = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, SimulatedLive> _conventional = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<string> _issuedLedger = new();
     private long _issuedSincePrune;
 
     /// <summary>Creates the state for <paramref name="options"/>; <see cref="SimulatorOptions.Lives"/> are registered now.</summary>
@@ -119,6 +121,12 @@ public sealed partial class SimulatorState
     /// <summary>Every token issued so far answers 40014 afterwards.</summary>
     public void RevokeAllTokens() => _tokens.Clear();
 
+    /// <summary>
+    /// The last 1,000 access tokens issued, revoked and expired ones included: what a test looks for in logs and
+    /// output that must never carry a token.
+    /// </summary>
+    public IReadOnlyList<string> IssuedTokens() => [.. _issuedLedger];
+
     internal AppCheck CheckApp(string corpId, string secret)
     {
         lock (_appsLock)
@@ -143,6 +151,11 @@ public sealed partial class SimulatorState
         var now = _time.GetUtcNow();
         string token = NewToken();
         _tokens[token] = new IssuedToken(corpId, now.AddSeconds(lifetime));
+        _issuedLedger.Enqueue(token);
+        while (_issuedLedger.Count > MaxLedgerTokens && _issuedLedger.TryDequeue(out _))
+        {
+        }
+
         Counters.RecordToken(corpId);
         if (Interlocked.Increment(ref _issuedSincePrune) % PruneEveryTokens == 0)
         {

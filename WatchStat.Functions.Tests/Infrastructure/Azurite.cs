@@ -10,7 +10,7 @@ namespace WatchStat.Tests.Infrastructure;
 /// </summary>
 public sealed partial class Azurite
 {
-    private static readonly Lazy<Task<Azurite>> Instance = new(StartAsync);
+    private static readonly Lazy<Task<Azurite>> Instance = new(() => StartAsync(allowExternal: true));
 
     private Azurite(string connectionString) => ConnectionString = connectionString;
 
@@ -18,10 +18,16 @@ public sealed partial class Azurite
 
     public static Task<Azurite> SharedAsync() => Instance.Value;
 
-    private static async Task<Azurite> StartAsync()
+    /// <summary>
+    /// An Azurite of its own, for a consumer that must not share queues with the other tests (a real Functions host
+    /// listens to harvest-pages and would take their messages). Stopped when the process exits.
+    /// </summary>
+    public static Task<Azurite> StartPrivateAsync() => StartAsync(allowExternal: false);
+
+    private static async Task<Azurite> StartAsync(bool allowExternal)
     {
         var external = Environment.GetEnvironmentVariable("WATCHSTAT_TEST_STORAGE");
-        if (!string.IsNullOrWhiteSpace(external)) return new Azurite(external);
+        if (allowExternal && !string.IsNullOrWhiteSpace(external)) return new Azurite(external);
 
         var script = RepoPaths.Combine("node_modules", "azurite", "dist", "src", "azurite.js");
         if (!File.Exists(script))

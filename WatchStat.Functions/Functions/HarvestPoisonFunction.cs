@@ -11,7 +11,7 @@ namespace WatchStat.Functions;
 /// </summary>
 public sealed partial class HarvestPoisonFunction(HarvestStep step, ILogger<HarvestPoisonFunction> logger)
 {
-    public const string QueueName = HarvestPageMessage.QueueName + "-poison";
+    public const string QueueName = HarvestPageMessage.PoisonQueueName;
 
     /// <summary>host.json <c>extensions.queues.maxDequeueCount</c>.</summary>
     public const int MaxDeliveries = 5;

@@ -17,6 +17,9 @@ public sealed record HarvestPageMessage(
 {
     public const string QueueName = "harvest-pages";
 
+    /// <summary>Where the host moves a message that failed <c>maxDeliveries</c> times.</summary>
+    public const string PoisonQueueName = QueueName + "-poison";
+
     public string ToJson() => JsonSerializer.Serialize(this, HarvestJsonContext.Default.HarvestPageMessage);
 
     /// <summary>Reads a message body; a body that is not one of ours is a <see cref="FormatException"/>.</summary>

@@ -1,0 +1,251 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Azure.Data.Tables;
+using WatchStat.Harvest;
+using WatchStat.Storage;
+using WatchStat.Tests.Harvest;
+using WatchStat.Tests.Infrastructure;
+using WatchStat.WeCom;
+using WatchStat.WeComSimulator;
+using Xunit.Abstractions;
+
+namespace WatchStat.Tests.RealHost;
+
+/// <summary>
+/// The published app in a real Azure Functions host, driven only as a user's system drives it: HTTP with function
+/// keys, the queues, the tables. What the imitation of the host elsewhere in these tests cannot show: bindings,
+/// keys, the listener's real polling and retries, timers, a crash of the whole process, and what the host logs.
+/// </summary>
+public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output) : IClassFixture<RealHostFixture>
+{
+    private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(3);
+
+    private SimulatorCounters WeCom => host.Simulator.State.Counters;
+
+    [RealHostFact]
+    public async Task A_POST_harvests_20000_viewers_into_exactly_the_simulators_rows_at_no_more_than_two_log_lines_a_page()
+    {
+        var livingId = NewLiveId("12000m8000x");
+        var callsBefore = WeCom.Calls(WeComClient.GetWatchStatApi);
+        var linesBefore = host.App.OutputLines;
+        using var http = host.App.CreateClient();
+
+        using var response = await PostAsync(http, livingId);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        Assert.Equal($"/api/harvests/{livingId}", response.Headers.Location?.OriginalString);
+        var status = await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+        var lines = host.App.OutputLines - linesBefore;
+
+        Assert.Equal((200, 12000, 8000), (status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        Assert.Equal(200, WeCom.Calls(WeComClient.GetWatchStatApi) - callsBefore); // one call a page, none twice
+        RowAssertions.MatchSimulator(host.Simulator.State.FindLive(livingId)!, await RowsAsync(host.AppStore, livingId), status.RunId);
+        output.WriteLine($"{lines} lines of host output for 200 pages:\n{host.App.OutputSince(linesBefore)}");
+        Assert.True(lines <= 2 * 200, $"{lines} lines of output for 200 pages; at most 2 a page");
+
+        var view = await http.GetStatusAsync(livingId);
+        Assert.Equal(("completed", 20000), (view.GetProperty("state").GetString(), view.GetProperty("viewersWritten").GetInt32()));
+    }
+
+    [RealHostFact]
+    public async Task Without_a_valid_function_key_the_HTTP_functions_answer_401_and_enqueue_nothing()
+    {
+        var queued = await QueuedAsync();
+        using var anonymous = host.HttpOnly.CreateClient(withKey: false);
+        using var wrongKey = host.HttpOnly.CreateClient(withKey: false);
+        wrongKey.DefaultRequestHeaders.Add("x-functions-key", "not-" + host.HttpOnly.FunctionKey);
+        var livingId = NewLiveId("1m1x");
+
+        foreach (var client in new[] { anonymous, wrongKey })
+        {
+            using var post = await PostAsync(client, livingId);
+            using var retry = await client.PostAsync($"api/harvests/{livingId}/retry", null);
+            using var get = await client.GetAsync($"api/harvests/{livingId}");
+            Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (post.StatusCode, retry.StatusCode, get.StatusCode));
+        }
+        Assert.Equal(queued, await QueuedAsync());
+        Assert.Null(await host.HttpOnlyStore.GetAsync(livingId, default));
+
+        // The same request with the key is accepted and its message is there to count: the check above can fail.
+        using var keyed = host.HttpOnly.CreateClient();
+        using var accepted = await PostAsync(keyed, livingId);
+        Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        Assert.Equal(queued + 1, await QueuedAsync());
+    }
+
+    public static TheoryData<string, string?, string?, string, string> BadRequests => StartHarvestValidationTests.BadRequests;
+
+    [RealHostTheory]
+    [MemberData(nameof(BadRequests))]
+    public async Task Bad_input_through_the_real_HTTP_pipeline_is_a_400_problem_and_enqueues_nothing(
+        string body, string? contentType, string? query, string mentions, string livingId)
+    {
+        var queued = await QueuedAsync();
+        var rows = await CountRowsAsync(host.HttpOnlyStore.Harvests);
+        using var http = host.HttpOnly.CreateClient();
+        var content = new ByteArrayContent(Encoding.UTF8.GetBytes(body));
+        if (contentType is not null) content.Headers.ContentType = MediaTypeHeaderValue.Parse(contentType);
+
+        using var response = await http.PostAsync("api/harvests" + query, content);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        var problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(400, problem.GetProperty("status").GetInt32());
+        Assert.Contains(mentions, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(queued, await QueuedAsync());
+        Assert.Equal(rows, await CountRowsAsync(host.HttpOnlyStore.Harvests));
+        if (livingId.Length is > 0 and <= 128) Assert.Null(await host.HttpOnlyStore.GetAsync(livingId, default));
+    }
+
+    [RealHostFact]
+    public void The_timers_are_indexed_with_their_schedules_read_from_the_settings()
+    {
+        var output = host.App.Output;
+
+        Assert.Contains($"The next 5 occurrences of the 'NightlyHarvestFunction' schedule (Cron: '{HarvestOptions.DefaultNightlySchedule}')", output, StringComparison.Ordinal);
+        Assert.Contains($"The next 5 occurrences of the 'StalledRunSweepFunction' schedule (Cron: '{RealHostFixture.SweepScheduleExpanded}')", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("%Harvest:", output, StringComparison.Ordinal);
+    }
+
+    [RealHostFact]
+    public async Task A_page_that_keeps_failing_goes_to_poison_fails_its_run_with_the_reason_and_a_retry_completes_it()
+    {
+        var livingId = NewLiveId("300m200x"); // 5 pages
+        using var http = host.App.CreateClient();
+        host.Simulator.State.Faults.Set([new FaultRule { Kinds = [FaultKind.Http502], Api = WeComClient.GetWatchStatApi }]);
+        try
+        {
+            using var post = await PostAsync(http, livingId);
+            Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+            var failed = await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Failed);
+
+            Assert.Equal(0, failed.PagesDone);
+            Assert.Contains("failed 5 deliveries and was moved to harvest-pages-poison", failed.LastErrorMessage, StringComparison.Ordinal);
+            Assert.Contains("502", failed.LastErrorMessage, StringComparison.Ordinal);
+        }
+        finally
+        {
+            host.Simulator.State.Faults.Clear();
+        }
+
+        using var retry = await http.PostAsync($"api/harvests/{Uri.EscapeDataString(livingId)}/retry", null);
+        Assert.Equal(HttpStatusCode.Accepted, retry.StatusCode);
+        var status = await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+
+        Assert.Equal((5, 300, 200), (status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        RowAssertions.MatchSimulator(host.Simulator.State.FindLive(livingId)!, await RowsAsync(host.AppStore, livingId), status.RunId);
+    }
+
+    [RealHostFact]
+    public async Task A_host_killed_mid_page_is_replaced_and_the_run_completes_with_exact_rows()
+    {
+        var livingId = NewLiveId("3000m2000x"); // 50 pages
+        using var http = host.App.CreateClient();
+        host.Simulator.State.Options.LatencyMilliseconds = 20;
+        try
+        {
+            using var post = await PostAsync(http, livingId);
+            Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+            await WaitUntilAsync(async () => (await host.AppStore.GetAsync(livingId, default))?.PagesDone >= 5, "5 pages done");
+
+            // The next call hangs: the host dies holding that page's message, which the queue then hides for 10 minutes.
+            var calls = WeCom.Calls(WeComClient.GetWatchStatApi);
+            host.Simulator.State.Faults.Set([new FaultRule { Kinds = [FaultKind.Slow], Api = WeComClient.GetWatchStatApi, SlowMilliseconds = 120_000 }]);
+            await WaitUntilAsync(() => Task.FromResult(WeCom.Calls(WeComClient.GetWatchStatApi) > calls), "a page in flight");
+            host.App.Kill();
+            var atKill = await host.AppStore.GetAsync(livingId, default);
+            Assert.Equal(HarvestStates.Running, atKill!.State);
+        }
+        finally
+        {
+            host.Simulator.State.Faults.Clear();
+            host.Simulator.State.Options.LatencyMilliseconds = 0;
+        }
+
+        var restarted = DateTimeOffset.UtcNow;
+        await host.App.RestartAsync();
+        var status = await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+        output.WriteLine($"completed {(DateTimeOffset.UtcNow - restarted).TotalSeconds:0.0} s after the restart began");
+
+        Assert.Equal((50, 3000, 2000), (status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        Assert.NotNull(status.RedrivenAt); // the sweeper, not the queue's 10 minutes, brought the page back
+        RowAssertions.MatchSimulator(host.Simulator.State.FindLive(livingId)!, await RowsAsync(host.AppStore, livingId), status.RunId);
+    }
+
+    [RealHostFact]
+    public async Task No_secret_token_or_key_appears_anywhere_in_the_hosts_output()
+    {
+        // Some token traffic of its own: a revoked token is rejected, fetched again and the call retried.
+        host.Simulator.State.RevokeAllTokens();
+        var livingId = NewLiveId("150m50x");
+        using var http = host.App.CreateClient();
+        using (var post = await PostAsync(http, livingId)) Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+
+        var tokens = host.Simulator.State.IssuedTokens();
+        Assert.True(tokens.Count >= 2, $"{tokens.Count} tokens issued; the revoked one and its successor at least");
+        string[] keys = [host.App.FunctionKey, host.App.MasterKey, host.HttpOnly.FunctionKey, host.HttpOnly.MasterKey];
+        foreach (var (name, text) in new[] { ("app", host.App.Output), ("http-only", host.HttpOnly.Output) })
+        {
+            Assert.True(text.Length > 1000, $"the {name} host printed next to nothing");
+            Assert.False(text.Contains(SimulatorOptions.DefaultSecret, StringComparison.Ordinal), $"the {name} host's output carries the WeCom secret");
+            foreach (var token in tokens)
+                Assert.False(text.Contains(token, StringComparison.Ordinal), $"the {name} host's output carries an access token");
+            foreach (var key in keys)
+                Assert.False(text.Contains(key, StringComparison.Ordinal), $"the {name} host's output carries a function or master key");
+        }
+    }
+
+    private static string NewLiveId(string shape) => $"lv-host-{Guid.NewGuid().ToString("N")[..8]}-{shape}";
+
+    private static Task<HttpResponseMessage> PostAsync(HttpClient http, string livingId) =>
+        http.PostAsync("api/harvests", new StringContent(JsonSerializer.Serialize(new { livingid = livingId }), Encoding.UTF8, "application/json"));
+
+    private async Task<int> QueuedAsync() =>
+        (await host.HttpOnlyStorage.Queues.GetQueueClient(HarvestPageMessage.QueueName).GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+    private static async Task<HarvestRecord> WaitForStateAsync(HarvestStore store, string livingId, string state)
+    {
+        HarvestRecord? status = null;
+        await WaitUntilAsync(async () => (status = await store.GetAsync(livingId, default))?.State == state,
+            $"live {livingId} {state} (last seen: {status?.State}, page {status?.PagesDone}, {status?.LastErrorMessage})");
+        return status!;
+    }
+
+    /// <summary>Polls storage, not the host, so that the waiting adds no line to the host's output.</summary>
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var until = DateTime.UtcNow + RunTimeout;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > until) throw new TimeoutException($"Not reached within {RunTimeout.TotalSeconds:0} s: {what}.");
+            await Task.Delay(200);
+        }
+    }
+
+    private static async Task<List<TableEntity>> RowsAsync(HarvestStore store, string livingId)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in store.ReadRowsAsync(livingId, default)) rows.Add(row);
+        return rows;
+    }
+
+    private static async Task<int> CountRowsAsync(TableClient table)
+    {
+        var count = 0;
+        await foreach (var _ in table.QueryAsync<TableEntity>(select: ["PartitionKey"])) count++;
+        return count;
+    }
+}
+
+internal static class HttpJson
+{
+    public static async Task<JsonElement> GetStatusAsync(this HttpClient http, string livingId)
+    {
+        using var response = await http.GetAsync($"api/harvests/{Uri.EscapeDataString(livingId)}");
+        response.EnsureSuccessStatusCode();
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+}
