@@ -5,9 +5,6 @@ using WatchStat.Cli;
 using WatchStat.Cli.Commands;
 using WatchStat.WeCom;
 
-// First, before the bulk of the JIT work: large freed native blocks go back to the system (see NativeHeap).
-NativeHeap.ReturnLargeBlocksWhenFreed();
-
 var app = new CommandApp();
 app.Configure(config =>
 {
