@@ -39,6 +39,7 @@ public static class CliHost
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         AddSettings(builder.Configuration);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton(sp => Storage(sp.GetRequiredService<IConfiguration>())); // before AddWatchStat's
         builder.Services.AddWatchStat();
         var host = builder.Build();
         await host.StartAsync(cancellationToken).ConfigureAwait(false); // validates the settings
@@ -55,8 +56,12 @@ public static class CliHost
     {
         var configuration = new ConfigurationBuilder();
         AddSettings(configuration);
-        return StorageClients.FromConfiguration(configuration.Build());
+        return Storage(configuration.Build());
     }
+
+    /// <summary>The CLI reads whole partitions (export, report): its table reads buffer into pooled blocks.</summary>
+    private static StorageClients Storage(IConfiguration configuration) =>
+        StorageClients.FromConfiguration(configuration, configureTables: PooledResponsePolicy.AddTo);
 
     /// <summary>The CLI's settings: environment variables over the local defaults.</summary>
     private static void AddSettings(IConfigurationBuilder configuration)

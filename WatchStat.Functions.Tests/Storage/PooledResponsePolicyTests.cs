@@ -9,8 +9,7 @@ using WatchStat.Tests.Infrastructure;
 namespace WatchStat.Tests.Storage;
 
 /// <summary>
-/// Table reads go through <see cref="PooledResponsePolicy"/> (the clients from <see cref="StorageClients"/> all carry
-/// it): the rows must come back exactly, a body cut off mid-read must be retried as with the SDK's own buffering, and
+/// Table reads go through <see cref="PooledResponsePolicy"/> (the CLI's storage clients carry it): the rows must come back exactly, a body cut off mid-read must be retried as with the SDK's own buffering, and
 /// errors must keep their status and code. Against a real Azurite.
 /// </summary>
 public sealed class PooledResponsePolicyTests : IAsyncLifetime
@@ -28,6 +27,7 @@ public sealed class PooledResponsePolicyTests : IAsyncLifetime
         // The cutter sits after the pooled policy, nearer the wire: it spoils what the pooled policy reads.
         _clients = StorageClients.FromConfiguration(configuration, configureTables: o =>
         {
+            PooledResponsePolicy.AddTo(o);
             o.AddPolicy(_cutter, HttpPipelinePosition.PerRetry);
             o.Retry.Delay = TimeSpan.FromMilliseconds(10);
         });

@@ -38,8 +38,6 @@ public sealed class StorageClients(TableServiceClient tables, QueueServiceClient
             retry.Delay = TimeSpan.FromMilliseconds(200);
             retry.MaxDelay = TimeSpan.FromSeconds(10);
         }
-        // Table reads buffer their bodies in pooled blocks, within each try (see PooledResponsePolicy).
-        tableOptions.AddPolicy(PooledResponsePolicy.Instance, HttpPipelinePosition.PerRetry);
         configureTables?.Invoke(tableOptions);
         configureQueues?.Invoke(queueOptions);
 
