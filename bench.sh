@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # The WatchStat benchmark: builds Release, starts Azurite (in memory) and the WeCom simulator itself, measures the
-# harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, prints the table
-# and writes it to artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
-# --latency-viewers N (20000), --out FILE. Exit code 1 when a goal is missed.
+# harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, then the published
+# app in a real Functions host (figure 9, skipped when no host is found), prints the table and writes it to
+# artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
+# --latency-viewers N (20000), --host-lives N (10), --only host|local (the real host with the queue path beside it,
+# or all but the real host; written to artifacts/benchmark-host.md / -local.md), --out FILE.
+# Exit code 1 when a goal is missed.
 set -euo pipefail
 cd "$(dirname "$0")"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# The source-built Functions host beside this checkout, as CI has it, unless told otherwise.
+if [ -z "${WATCHSTAT_FUNCTIONS_HOST:-}" ] && [ -f ../shared/functions-host/run-host.sh ]; then
+  export WATCHSTAT_FUNCTIONS_HOST="$(pwd)/../shared/functions-host"
+fi
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error
 fi

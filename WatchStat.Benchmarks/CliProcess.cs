@@ -47,7 +47,7 @@ public sealed class CliProcess(IReadOnlyDictionary<string, string> environment)
     }
 
     /// <summary>VmHWM of /proc/{pid}/status in bytes; 0 where there is no /proc.</summary>
-    private static long HighWaterMark(int pid)
+    internal static long HighWaterMark(int pid)
     {
         try
         {

@@ -3,13 +3,25 @@ using System.Runtime.CompilerServices;
 
 namespace WatchStat.WeComSimulator;
 
+/// <summary>
+/// One get_watch_stat call the simulator answered with a page: when it arrived (before the configured latency and
+/// any injected slowness) and when its answer was written, both <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/>
+/// values of this process; whether the page was the last (<c>ending</c> = 1).
+/// </summary>
+public sealed record WatchStatCall(string LivingId, long Arrived, long Answered, bool Ending);
+
 /// <summary>Thread-safe call, token and error counters. <see cref="Reset"/> racing with calls may lose those calls' counts.</summary>
 public sealed class SimulatorCounters
 {
+    /// <summary>How many calls <see cref="WatchStatTimeline"/> keeps: the latest ones, older ones are dropped.</summary>
+    public const int TimelineCapacity = 10_000;
+
     private readonly ConcurrentDictionary<string, StrongBox<long>> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Api, string CorpId), StrongBox<long>> _callsByApp = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _tokensByApp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, StrongBox<long>> _errors = new();
+    private readonly Queue<WatchStatCall> _timeline = new();
+    private readonly Lock _timelineLock = new();
     private long _tokensIssued;
 
     internal SimulatorCounters()
@@ -31,7 +43,24 @@ public sealed class SimulatorCounters
     /// <summary>Answers with the non-zero <paramref name="errcode"/>.</summary>
     public long Errors(int errcode) => Read(_errors, errcode);
 
-    /// <summary>Sets every counter back to zero.</summary>
+    /// <summary>
+    /// The get_watch_stat calls answered with a page, oldest first: the last <see cref="TimelineCapacity"/> of them
+    /// (of every live, or only of <paramref name="livingId"/>). A harness measures from outside what a harvester does
+    /// between two pages: the time from one page's <see cref="WatchStatCall.Answered"/> to the next page's
+    /// <see cref="WatchStatCall.Arrived"/>. Calls answered by an injected fault other than Slow, calls the client
+    /// dropped and error answers are not in it (<see cref="Calls(string)"/> counts them).
+    /// </summary>
+    public IReadOnlyList<WatchStatCall> WatchStatTimeline(string? livingId = null)
+    {
+        lock (_timelineLock)
+        {
+            return livingId is null
+                ? [.. _timeline]
+                : [.. _timeline.Where(c => string.Equals(c.LivingId, livingId, StringComparison.Ordinal))];
+        }
+    }
+
+    /// <summary>Sets every counter back to zero and empties <see cref="WatchStatTimeline"/>.</summary>
     public void Reset()
     {
         _calls.Clear();
@@ -39,6 +68,10 @@ public sealed class SimulatorCounters
         _tokensByApp.Clear();
         _errors.Clear();
         Interlocked.Exchange(ref _tokensIssued, 0);
+        lock (_timelineLock)
+        {
+            _timeline.Clear();
+        }
     }
 
     internal void RecordCall(string api) => Increment(_calls, api);
@@ -56,6 +89,19 @@ public sealed class SimulatorCounters
         if (errcode != 0)
         {
             Increment(_errors, errcode);
+        }
+    }
+
+    internal void RecordWatchStat(WatchStatCall call)
+    {
+        lock (_timelineLock)
+        {
+            if (_timeline.Count == TimelineCapacity)
+            {
+                _timeline.Dequeue();
+            }
+
+            _timeline.Enqueue(call);
         }
     }
 

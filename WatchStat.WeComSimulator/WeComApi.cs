@@ -31,6 +31,9 @@ internal sealed class ApiCall(HttpContext context, SimulatorState state, string 
 
     /// <summary>corpid of the access token used (set by the pipeline for token-protected APIs, also when the token has expired).</summary>
     public string? CorpId { get; set; }
+
+    /// <summary>When the call reached the simulator's endpoint (<see cref="Stopwatch.GetTimestamp"/>), before any latency.</summary>
+    public long Arrived { get; } = Stopwatch.GetTimestamp();
 }
 
 /// <summary>The WeCom-shaped endpoints under /cgi-bin/ and the pipeline every one of them goes through.</summary>
@@ -99,14 +102,13 @@ internal static class WeComApi
     private static async Task RunAsync(ApiCall call, bool requiresToken, Func<ApiCall, Task> handler)
     {
         var context = call.Context;
-        var arrived = Stopwatch.GetTimestamp();
         call.State.Counters.RecordCall(call.Api);
         int latency = call.State.Options.LatencyMilliseconds;
         if (latency > 0)
         {
             try
             {
-                await WaitUntilAsync(arrived, TimeSpan.FromMilliseconds(latency), context.RequestAborted).ConfigureAwait(false);
+                await WaitUntilAsync(call.Arrived, TimeSpan.FromMilliseconds(latency), context.RequestAborted).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
             {
@@ -304,6 +306,7 @@ internal static class WeComApi
         var plan = live.PlanPage(cursor, pageSize);
         string answerKey = plan.Kind == PageKind.Stuck ? nextKey ?? "0" : NextKey.Encode(live, plan.Next);
         await WriteAsync(call.Context, writer => WriteWatchStat(writer, live, plan, answerKey)).ConfigureAwait(false);
+        call.State.Counters.RecordWatchStat(new WatchStatCall(live.LivingId, call.Arrived, Stopwatch.GetTimestamp(), plan.Ending));
     }
 
     private static void WriteWatchStat(Utf8JsonWriter writer, SimulatedLive live, PagePlan plan, string nextKey)

@@ -133,8 +133,10 @@ public sealed class FunctionsHost : IAsyncDisposable
     }
 
     /// <summary>
-    /// Publishes <c>WatchStat.Functions</c> (Release) once per process into <c>artifacts/functions-app</c>: what a
-    /// deployment ships, the app's extensions in <c>.azurefunctions/</c> included.
+    /// Publishes <c>WatchStat.Functions</c> (Release) once per process into <c>artifacts/functions-app/{assembly}</c>:
+    /// what a deployment ships, the app's extensions in <c>.azurefunctions/</c> included. The folder is the test
+    /// run's or the benchmark's own (this file is compiled into both): a host watches its app folder and restarts
+    /// when another publish rewrites it.
     /// </summary>
     public static Task<string> PublishedAppAsync() => Published.Value;
 
@@ -310,7 +312,7 @@ public sealed class FunctionsHost : IAsyncDisposable
 
     private static async Task<string> PublishAsync()
     {
-        var output = RepoPaths.Combine("artifacts", "functions-app");
+        var output = RepoPaths.Combine("artifacts", "functions-app", typeof(FunctionsHost).Assembly.GetName().Name!);
         var start = new ProcessStartInfo("dotnet")
         {
             ArgumentList =
