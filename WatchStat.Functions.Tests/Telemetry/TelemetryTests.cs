@@ -81,3 +81,20 @@ public sealed class HarvestMetricsTests : PipelineTest
         Assert.Equal("45009", throttle.Tags["errcode"]);
     }
 }
+
+public sealed class LoggingDefaultsTests
+{
+    [Fact]
+    public void The_quiet_defaults_apply_when_nothing_is_set_and_any_setting_overrides_them()
+    {
+        var quiet = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Other"] = "x" });
+        quiet.AddWatchStatLoggingDefaults();
+        var raised = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Logging:LogLevel:Polly"] = "Information" });
+        raised.AddWatchStatLoggingDefaults(); // added after the setting, as Program.cs does: still underneath it
+
+        Assert.Equal("Warning", quiet.Build()["Logging:LogLevel:Polly"]);
+        Assert.Equal("Warning", quiet.Build()["Logging:LogLevel:Microsoft.AspNetCore"]);
+        Assert.Equal("Information", raised.Build()["Logging:LogLevel:Polly"]);
+        Assert.Equal("Warning", raised.Build()["Logging:LogLevel:Microsoft.AspNetCore"]);
+    }
+}
