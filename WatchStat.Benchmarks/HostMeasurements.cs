@@ -36,17 +36,17 @@ public sealed class HostMeasurements : IAsyncDisposable
     private readonly RunningSimulator _simulator;
     private readonly FunctionsHost _host;
     private readonly HttpClient _client;
-    private readonly TableServiceClient _tables;
-    private readonly TableClient _harvests;
+    private readonly StorageClients _storage;
+    private readonly HarvestStore _store;
     private int _startedAtLine;
 
-    private HostMeasurements(RunningSimulator simulator, FunctionsHost host, TableServiceClient tables, TimeSpan maxPollingInterval)
+    private HostMeasurements(RunningSimulator simulator, FunctionsHost host, StorageClients storage, TimeSpan maxPollingInterval)
     {
         _simulator = simulator;
         _host = host;
         _client = host.CreateClient();
-        _tables = tables;
-        _harvests = tables.GetTableClient(HarvestRecord.TableName);
+        _storage = storage;
+        _store = new HarvestStore(storage);
         MaxPollingInterval = maxPollingInterval;
     }
 
@@ -74,7 +74,7 @@ public sealed class HostMeasurements : IAsyncDisposable
         };
         var app = await FunctionsHost.PublishedAppAsync();
         var host = await FunctionsHost.StartAsync(launcher, "bench", settings);
-        return new HostMeasurements(simulator, host, new TableServiceClient(azurite.ConnectionString), ReadMaxPollingInterval(Path.Combine(app, "host.json")));
+        return new HostMeasurements(simulator, host, azurite.Clients(), ReadMaxPollingInterval(Path.Combine(app, "host.json")));
     }
 
     /// <summary>
@@ -217,8 +217,8 @@ public sealed class HostMeasurements : IAsyncDisposable
     {
         foreach (var name in new[] { ViewerRows.TableName, HarvestRecord.TableName })
         {
-            await _tables.DeleteTableAsync(name);
-            await _tables.CreateTableIfNotExistsAsync(name);
+            await _storage.Tables.DeleteTableAsync(name);
+            await _storage.Tables.CreateTableIfNotExistsAsync(name);
         }
         _simulator.State.Options.LatencyMilliseconds = latencyMs;
         _simulator.State.Faults.Clear();
@@ -239,8 +239,7 @@ public sealed class HostMeasurements : IAsyncDisposable
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
-            var row = await _harvests.GetEntityIfExistsAsync<HarvestRecord>(TableKeys.Escape(livingId), HarvestRecord.StatusRowKey);
-            if (row is { HasValue: true, Value: { } status })
+            if (await _store.GetAsync(livingId, default) is { } status)
             {
                 if (status.State == HarvestStates.Completed) return status;
                 if (status.State == HarvestStates.Failed) throw Failure($"The harvest of {livingId} failed: {status.LastErrorCode} {status.LastErrorMessage}");
@@ -253,8 +252,7 @@ public sealed class HostMeasurements : IAsyncDisposable
 
     /// <summary>
     /// A host stopped or restarted by something else is a failure now, not a harvest that never completes: a SIGTERM
-    /// from outside, or the host's own restart when the published app changes under it (artifacts/functions-app is
-    /// also what the real-host tests publish to).
+    /// from outside, or the host's own restart when the published app changes under it.
     /// </summary>
     private void EnsureHostRuns()
     {
@@ -262,7 +260,7 @@ public sealed class HostMeasurements : IAsyncDisposable
         if (output.Contains("Application is shutting down", StringComparison.Ordinal))
             throw Failure("The Functions host was stopped (SIGTERM) by something outside the benchmark.");
         if (output.Contains("Job host stopped", StringComparison.Ordinal))
-            throw Failure("The Functions host restarted its job host (did artifacts/functions-app change under it?).");
+            throw Failure("The Functions host restarted its job host (did the published app change under it?).");
     }
 
     /// <summary>The live's calls, one a page: a page fetched twice (a redelivery) would make the overheads wrong, so it is an error here.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Configuration;
 using System.Text.RegularExpressions;
 
 namespace WatchStat.Tests.Infrastructure;
@@ -15,6 +16,11 @@ public sealed partial class Azurite
     private Azurite(string connectionString) => ConnectionString = connectionString;
 
     public string ConnectionString { get; }
+
+    /// <summary>The app's own table and queue clients for this Azurite, as <c>AzureWebJobsStorage</c> would give them.</summary>
+    public WatchStat.Storage.StorageClients Clients() =>
+        WatchStat.Storage.StorageClients.FromConfiguration(new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { [WatchStat.Storage.StorageClients.SettingName] = ConnectionString }).Build());
 
     public static Task<Azurite> SharedAsync() => Instance.Value;
 

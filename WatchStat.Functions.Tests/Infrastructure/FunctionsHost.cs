@@ -207,16 +207,6 @@ public sealed class FunctionsHost : IAsyncDisposable
         return client;
     }
 
-    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
-    {
-        var until = DateTime.UtcNow + timeout;
-        while (!Output.Contains(text, StringComparison.Ordinal))
-        {
-            if (DateTime.UtcNow > until) throw new TimeoutException($"Host {Name} did not print '{text}' within {timeout.TotalSeconds:0} s.\n{Tail()}");
-            await Task.Delay(100);
-        }
-    }
-
     public async ValueTask DisposeAsync()
     {
         await StopAsync();

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using WatchStat.Harvest;
 using WatchStat.Storage;
 using WatchStat.Tests.Infrastructure;
@@ -58,8 +57,8 @@ public sealed class RealHostFixture : IAsyncLifetime
         var appAzurite = Azurite.StartPrivateAsync();
         var httpAzurite = Azurite.StartPrivateAsync();
         Simulator = await SimulatorHost.StartAsync(new SimulatorOptions());
-        AppStorage = Storage((await appAzurite).ConnectionString);
-        HttpOnlyStorage = Storage((await httpAzurite).ConnectionString);
+        AppStorage = (await appAzurite).Clients();
+        HttpOnlyStorage = (await httpAzurite).Clients();
         AppStore = new HarvestStore(AppStorage);
         HttpOnlyStore = new HarvestStore(HttpOnlyStorage);
         await published;
@@ -88,8 +87,8 @@ public sealed class RealHostFixture : IAsyncLifetime
             ["AzureWebJobs.NightlyHarvestFunction.Disabled"] = "true",
             ["AzureWebJobs.StalledRunSweepFunction.Disabled"] = "true",
         });
-        foreach (var queue in new[] { HarvestPageMessage.QueueName, HarvestPageMessage.QueueName + "-poison" })
-            await HttpOnlyStorage.Queues.GetQueueClient(queue).CreateIfNotExistsAsync();
+        // What the worker creates at start, there before the first count whatever the worker's timing.
+        await new HarvestPageSender(HttpOnlyStorage).EnsureCreatedAsync();
         await HttpOnlyStore.EnsureCreatedAsync();
     }
 
@@ -99,8 +98,4 @@ public sealed class RealHostFixture : IAsyncLifetime
         if (HttpOnly is not null) await HttpOnly.DisposeAsync();
         if (Simulator is not null) await Simulator.DisposeAsync();
     }
-
-    private static StorageClients Storage(string connectionString) =>
-        StorageClients.FromConfiguration(new ConfigurationBuilder()
-            .AddInMemoryCollection(new Dictionary<string, string?> { [StorageClients.SettingName] = connectionString }).Build());
 }

@@ -231,7 +231,7 @@ public sealed partial class HarvestStep(
             if (Guard(message, null, status) is { } stale) return stale;
             var last = status!.LastErrorMessage is { } error ? $" Last error: {error}" : "";
             return await FailAsync(status, null, status.LastErrorCode,
-                $"Page {message.Page} failed {maxDeliveries} deliveries and was moved to {HarvestPageMessage.QueueName}-poison.{last} "
+                $"Page {message.Page} failed {maxDeliveries} deliveries and was moved to {HarvestPageMessage.PoisonQueueName}.{last} "
                 + "Fix the cause, then retry the run (POST /api/harvests/{livingid}/retry or watchstat retry).", cancellationToken);
         }, cancellationToken);
         return result.Outcome == StepOutcome.Failed;
