@@ -37,6 +37,13 @@ internal static class ControlApi
         }));
         app.MapGet("/sim/settings", (RequestDelegate)(context => WriteSettingsAsync(context, state)));
         app.MapPut("/sim/settings", (RequestDelegate)(context => PutSettingsAsync(context, state)));
+        app.MapPut("/sim/callbacks/{corpid}", (RequestDelegate)(context => PutCallbackAsync(context, state)));
+        app.MapDelete("/sim/callbacks/{corpid}", (RequestDelegate)(context => state.Callbacks.RemoveCallback(RouteValue(context, "corpid"))
+            ? WriteOkAsync(context)
+            : WriteErrorAsync(context, StatusCodes.Status404NotFound, "no callback registered for corpid " + RouteValue(context, "corpid"))));
+        app.MapPost("/sim/callbacks/{corpid}/verify", (RequestDelegate)(context => VerifyCallbackAsync(context, state)));
+        app.MapPost("/sim/callbacks/{corpid}/send", (RequestDelegate)(context => SendCallbackAsync(context, state)));
+        app.MapPost("/sim/lives/{livingid}/status", (RequestDelegate)(context => PostLiveStatusAsync(context, state)));
     }
 
     private static Task WriteOkAsync(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
@@ -87,6 +94,8 @@ internal static class ControlApi
             }
 
             writer.WriteEndObject();
+            writer.WriteNumber("callbacksSent", counters.CallbacksSent);
+            writer.WriteNumber("callbackUrlChecks", counters.CallbackUrlChecks);
             writer.WriteEndObject();
         });
     }
@@ -291,6 +300,266 @@ internal static class ControlApi
             writer.WriteNumber("pageSize", state.Options.PageSize);
             writer.WriteEndObject();
         });
+
+    /// <summary>
+    /// PUT /sim/callbacks/{corpid} {"url", "token", "encodingAesKey", "agentId"?} [?verify=false]: the URL check, then
+    /// saved when it passes. 200 {"verified": true, "status", "elapsedMs"}; 422 {"error", "verified": false, "status",
+    /// "body", "elapsedMs"} (not saved); skipped: 200 {"verified": false, "skipped": true}.
+    /// </summary>
+    private static async Task PutCallbackAsync(HttpContext context, SimulatorState state)
+    {
+        const string Shape = "body must be {\"url\": \"http(s)://...\", \"token\": \"...\", \"encodingAesKey\": \"<43 chars>\", \"agentId\": \"1000002\"}";
+        string corpId = RouteValue(context, "corpid");
+        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, Shape).ConfigureAwait(false);
+            return;
+        }
+
+        string? url = null, token = null, key = null, agentId = null;
+        foreach (var property in body.RootElement.EnumerateObject())
+        {
+            var value = property.Value;
+            bool isString = value.ValueKind == JsonValueKind.String;
+            switch (property.Name.ToUpperInvariant())
+            {
+                case "URL" when isString:
+                    url = value.GetString();
+                    break;
+                case "TOKEN" when isString:
+                    token = value.GetString();
+                    break;
+                case "ENCODINGAESKEY" when isString:
+                    key = value.GetString();
+                    break;
+                case "AGENTID" when isString || value.ValueKind == JsonValueKind.Number:
+                    agentId = isString ? value.GetString() : value.GetRawText();
+                    break;
+                case "AGENTID" when value.ValueKind == JsonValueKind.Null:
+                    break;
+                default:
+                    await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}").ConfigureAwait(false);
+                    return;
+            }
+        }
+
+        if (url is null || token is null || key is null)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, Shape).ConfigureAwait(false);
+            return;
+        }
+
+        string? verifyText = context.Request.Query["verify"];
+        if (verifyText is not (null or "true" or "false"))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "verify must be true or false").ConfigureAwait(false);
+            return;
+        }
+
+        CallbackCheck? check;
+        try
+        {
+            check = await state.Callbacks.RegisterCallbackAsync(corpId, url, token, key, agentId, verifyText != "false", context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        if (check is null)
+        {
+            await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+            {
+                writer.WriteStartObject();
+                writer.WriteBoolean("verified", false);
+                writer.WriteBoolean("skipped", true);
+                writer.WriteEndObject();
+            }).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteCheckAsync(context, check).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /sim/callbacks/{corpid}/verify: the URL check again against the saved registration (404 when none).</summary>
+    private static async Task VerifyCallbackAsync(HttpContext context, SimulatorState state)
+    {
+        CallbackCheck check;
+        try
+        {
+            check = await state.Callbacks.VerifyCallbackAsync(RouteValue(context, "corpid"), context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (KeyNotFoundException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteCheckAsync(context, check).ConfigureAwait(false);
+    }
+
+    private static Task WriteCheckAsync(HttpContext context, CallbackCheck check) =>
+        WriteJsonAsync(context, check.Verified ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity, writer =>
+        {
+            writer.WriteStartObject();
+            if (check.Error is not null)
+            {
+                writer.WriteString("error", check.Error);
+            }
+
+            writer.WriteBoolean("verified", check.Verified);
+            writer.WriteNumber("status", check.Status);
+            writer.WriteNumber("elapsedMs", check.ElapsedMs);
+            if (!check.Verified)
+            {
+                writer.WriteString("body", check.Body);
+            }
+
+            writer.WriteEndObject();
+        });
+
+    /// <summary>
+    /// POST /sim/lives/{livingid}/status {"status": 2, "corpId"?, "deliveries"?: 1, "concurrent"?: false, "tamper"?: null,
+    /// "createTime"?: null}: sets the live's status, then pushes living_status_change to the corp's callback.
+    /// </summary>
+    private static async Task PostLiveStatusAsync(HttpContext context, SimulatorState state)
+    {
+        var request = await ReadSendAsync(context, withStatus: true).ConfigureAwait(false);
+        if (request is null) return;
+        await SendAndAnswerAsync(context, () => state.Callbacks.ChangeStatusAsync(
+            RouteValue(context, "livingid"), request.Status ?? -1, request.CorpId, request.Deliveries, request.Concurrent, request.Tamper,
+            request.CreateTime, context.RequestAborted)).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /sim/callbacks/{corpid}/send {"xml": "<xml>...</xml>", "deliveries"?: 1, "concurrent"?: false, "tamper"?: null}.</summary>
+    private static async Task SendCallbackAsync(HttpContext context, SimulatorState state)
+    {
+        var request = await ReadSendAsync(context, withStatus: false).ConfigureAwait(false);
+        if (request is null) return;
+        await SendAndAnswerAsync(context, () => state.Callbacks.SendRawAsync(
+            RouteValue(context, "corpid"), request.Xml ?? "", request.Deliveries, request.Concurrent, request.Tamper, context.RequestAborted)).ConfigureAwait(false);
+    }
+
+    /// <summary>The body of a status change (<paramref name="withStatus"/>) or a raw send; null once a 400 is written.</summary>
+    private static async Task<SendRequest?> ReadSendAsync(HttpContext context, bool withStatus)
+    {
+        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be a JSON object").ConfigureAwait(false);
+            return null;
+        }
+
+        var request = new SendRequest();
+        foreach (var property in body.RootElement.EnumerateObject())
+        {
+            var value = property.Value;
+            bool isNull = value.ValueKind == JsonValueKind.Null;
+            bool isString = value.ValueKind == JsonValueKind.String;
+            bool isNumber = value.ValueKind == JsonValueKind.Number; // TryGetInt32 throws on anything else
+            SendRequest? updated = property.Name.ToUpperInvariant() switch
+            {
+                "STATUS" when withStatus && isNumber && value.TryGetInt32(out int v) => request with { Status = v },
+                "CORPID" when withStatus && (isString || isNull) => request with { CorpId = value.GetString() },
+                "CREATETIME" when withStatus && isNull => request with { CreateTime = null },
+                "CREATETIME" when withStatus && isNumber && value.TryGetInt64(out long v) && v >= 0 => request with { CreateTime = v },
+                "XML" when !withStatus && isString => request with { Xml = value.GetString() },
+                "DELIVERIES" when isNumber && value.TryGetInt32(out int v) => request with { Deliveries = v },
+                "CONCURRENT" when IsBoolean(value) => request with { Concurrent = value.GetBoolean() },
+                "TAMPER" when (isString || isNull) && CallbackSender.TryParseTamper(value.GetString(), out var tamper) => request with { Tamper = tamper },
+                _ => null,
+            };
+            if (updated is null)
+            {
+                string hint = property.Name.Equals("tamper", StringComparison.OrdinalIgnoreCase)
+                    ? " (null, none, signature, ciphertext, timestamp, receiver or xml)"
+                    : "";
+                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}{hint}").ConfigureAwait(false);
+                return null;
+            }
+
+            request = updated;
+        }
+
+        if (withStatus && request.Status is not (0 or 1 or 2 or 4))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "status is required: 0, 1, 2 or 4").ConfigureAwait(false);
+            return null;
+        }
+
+        if (!withStatus && string.IsNullOrEmpty(request.Xml))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"xml\": \"<xml>...</xml>\", \"deliveries\": 1, \"tamper\": null}").ConfigureAwait(false);
+            return null;
+        }
+
+        return request;
+    }
+
+    /// <summary>Runs a send; answers 200 with its deliveries, 400 for bad input, 404 for an unknown corp or live.</summary>
+    private static async Task SendAndAnswerAsync(HttpContext context, Func<Task<CallbackSendResult>> send)
+    {
+        CallbackSendResult result;
+        try
+        {
+            result = await send().ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (KeyNotFoundException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            if (result.LivingId is not null)
+            {
+                writer.WriteString("livingId", result.LivingId);
+            }
+
+            if (result.Status is { } status)
+            {
+                writer.WriteNumber("status", status);
+            }
+
+            if (result.CreateTime is { } createTime)
+            {
+                writer.WriteNumber("createTime", createTime);
+            }
+
+            writer.WriteStartArray("deliveries");
+            foreach (var delivery in result.Deliveries)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("status", delivery.Status);
+                if (delivery.Error is null)
+                {
+                    writer.WriteString("body", delivery.Body);
+                }
+                else
+                {
+                    writer.WriteString("error", delivery.Error);
+                }
+
+                writer.WriteNumber("elapsedMs", delivery.ElapsedMs);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }).ConfigureAwait(false);
+    }
+
+    private sealed record SendRequest(int? Status = null, string? CorpId = null, long? CreateTime = null, string? Xml = null,
+        int Deliveries = 1, bool Concurrent = false, CallbackTamper Tamper = CallbackTamper.None);
 
     private static bool IsBoolean(JsonElement value) => value.ValueKind is JsonValueKind.True or JsonValueKind.False;
 

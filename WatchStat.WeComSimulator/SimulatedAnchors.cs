@@ -41,8 +41,12 @@ public sealed class SimulatedAnchors(TimeProvider time)
 {
     private static readonly string[] Themes = ["新品发布会", "季度全员大会", "销售技巧培训", "产品公开课", "客户答谢直播", "安全生产培训", "年度战略分享"];
 
-    private readonly ConcurrentDictionary<string, IReadOnlyList<SimulatedLivingInfo>> _byAnchor = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, SimulatedLivingInfo> _byLive = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, SimulatedLivingInfo[]> _byAnchor = new(StringComparer.Ordinal);
+    // Where each anchor's live sits in its anchor's array, so a status change shows in LivesOf and Info alike.
+    private readonly ConcurrentDictionary<string, (SimulatedLivingInfo[] Lives, int Index)> _byLive = new(StringComparer.Ordinal);
+    // Status changes of lives that are not an anchor's (the id convention, PUT /sim/lives), by livingid.
+    private readonly ConcurrentDictionary<string, SimulatedLivingInfo> _changed = new(StringComparer.Ordinal);
+    private readonly Lock _statusLock = new();
 
     /// <summary>
     /// Adds an anchor with <paramref name="lives"/> lives. Live i: status by i % 10 (0 scheduled, 1 live,
@@ -53,7 +57,7 @@ public sealed class SimulatedAnchors(TimeProvider time)
     {
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var step = (long)(spacing ?? TimeSpan.FromHours(7)).TotalSeconds;
-        var list = new List<SimulatedLivingInfo>(lives);
+        var list = new SimulatedLivingInfo[lives];
         for (var i = 0; i < lives; i++)
         {
             var livingId = $"lv-{anchorUserId}-{i:D4}-{3 + i % 5}m{2 + i % 3}x";
@@ -72,8 +76,8 @@ public sealed class SimulatedAnchors(TimeProvider time)
                 MainDepartment: 1 + i % 4, ViewerNum: status == 2 ? 5 + i % 7 : 0, CommentNum: status == 2 ? i % 5 : 0, MicNum: status == 2 ? i % 2 : 0,
                 OpenReplay: openReplay, ReplayStatus: openReplay == 1 ? i % 4 : 0, Type: i % 5,
                 PushStreamUrl: $"rtmp://push.example.invalid/live/{livingId}?key=sim", OnlineCount: status == 1 ? 42 : 0, SubscribeCount: 10 + i % 30);
-            list.Add(info);
-            _byLive[livingId] = info;
+            list[i] = info;
+            _byLive[livingId] = (list, i);
         }
         _byAnchor[anchorUserId] = list;
         return list;
@@ -81,12 +85,64 @@ public sealed class SimulatedAnchors(TimeProvider time)
 
     public IReadOnlyList<SimulatedLivingInfo> LivesOf(string anchorUserId) => _byAnchor.GetValueOrDefault(anchorUserId) ?? [];
 
-    /// <summary>The info of an anchor's live; for any other live with viewers (the id convention), an ended live of yesterday.</summary>
+    /// <summary>
+    /// The info of an anchor's live; for any other live with viewers (the id convention), an ended live of yesterday,
+    /// or what <see cref="SetStatus"/> made of it.
+    /// </summary>
     public SimulatedLivingInfo? Info(string livingId, SimulatedLive? live)
     {
-        if (_byLive.TryGetValue(livingId, out var info)) return info;
+        if (_byLive.TryGetValue(livingId, out var slot)) return slot.Lives[slot.Index];
         if (live is null) return null;
+        if (_changed.TryGetValue(livingId, out var changed)) return changed with { ViewerNum = live.Total };
         var start = time.GetUtcNow().AddDays(-1).ToUnixTimeSeconds();
-        return new SimulatedLivingInfo(livingId, "sim-anchor", "模拟直播", start, 3600, 2, start, 3600, "", 1, live.Total, 0, 0, 0, 0, 0, "", 0, 0);
+        return OtherLive(livingId, live, start);
+    }
+
+    /// <summary>
+    /// Sets a live's status (0 scheduled, 1 live, 2 ended, 4 cancelled), as a <c>living_status_change</c> callback
+    /// announces it, and returns its info afterwards; null (nothing changed) when the live is neither an anchor's nor
+    /// <paramref name="live"/>. 1: on air from now (duration 0), unless it already was. 2: it ended now, its start
+    /// kept (an hour ago for a live of the id convention that had no status yet) and its duration the time since, at
+    /// least 1 s; a live that had already ended is left as it was. 0: scheduled an hour ahead unless its start is
+    /// still ahead. 4: cancelled, duration 0.
+    /// </summary>
+    public SimulatedLivingInfo? SetStatus(string livingId, SimulatedLive? live, int status)
+    {
+        ArgumentNullException.ThrowIfNull(livingId);
+        if (status is not (0 or 1 or 2 or 4))
+            throw new ArgumentOutOfRangeException(nameof(status), status, "A live's status changes to 0, 1, 2 or 4.");
+        var now = time.GetUtcNow().ToUnixTimeSeconds();
+        lock (_statusLock)
+        {
+            if (_byLive.TryGetValue(livingId, out var slot))
+            {
+                return slot.Lives[slot.Index] = WithStatus(slot.Lives[slot.Index], status, now);
+            }
+            if (live is null) return null;
+            var changed = WithStatus(_changed.GetValueOrDefault(livingId) ?? OtherLive(livingId, live, now - 3600), status, now);
+            _changed[livingId] = changed;
+            return changed with { ViewerNum = live.Total };
+        }
+    }
+
+    private static SimulatedLivingInfo OtherLive(string livingId, SimulatedLive live, long start) =>
+        new(livingId, "sim-anchor", "模拟直播", start, 3600, 2, start, 3600, "", 1, live.Total, 0, 0, 0, 0, 0, "", 0, 0);
+
+    private static SimulatedLivingInfo WithStatus(SimulatedLivingInfo info, int status, long now)
+    {
+        switch (status)
+        {
+            case 0:
+                var reserved = info.LivingStart > now ? info.LivingStart : now + 3600;
+                return info with { Status = 0, LivingStart = reserved, ReserveStart = reserved, LivingDuration = 0, OnlineCount = 0 };
+            case 1:
+                return info.Status == 1 ? info : info with { Status = 1, LivingStart = now, LivingDuration = 0 };
+            case 2:
+                if (info.Status == 2) return info;
+                var start = Math.Min(info.LivingStart, now - 1);
+                return info with { Status = 2, LivingStart = start, LivingDuration = (int)Math.Min(now - start, int.MaxValue), OnlineCount = 0 };
+            default:
+                return info with { Status = status, LivingDuration = 0, OnlineCount = 0 };
+        }
     }
 }

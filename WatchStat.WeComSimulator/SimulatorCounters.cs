@@ -23,6 +23,8 @@ public sealed class SimulatorCounters
     private readonly Queue<WatchStatCall> _timeline = new();
     private readonly Lock _timelineLock = new();
     private long _tokensIssued;
+    private long _callbacksSent;
+    private long _callbackUrlChecks;
 
     internal SimulatorCounters()
     {
@@ -30,6 +32,12 @@ public sealed class SimulatorCounters
 
     /// <summary>Successful gettoken answers.</summary>
     public long TokensIssued => Interlocked.Read(ref _tokensIssued);
+
+    /// <summary>Callback POSTs the simulator sent as WeCom (every delivery, retries and failed ones included).</summary>
+    public long CallbacksSent => Interlocked.Read(ref _callbacksSent);
+
+    /// <summary>Callback URL checks (the GET with echostr) the simulator sent as WeCom, failed ones included.</summary>
+    public long CallbackUrlChecks => Interlocked.Read(ref _callbackUrlChecks);
 
     /// <summary>Every HTTP call to <paramref name="api"/> ("gettoken", "living/get_watch_stat", ...), any result.</summary>
     public long Calls(string api) => Read(_calls, api);
@@ -68,6 +76,8 @@ public sealed class SimulatorCounters
         _tokensByApp.Clear();
         _errors.Clear();
         Interlocked.Exchange(ref _tokensIssued, 0);
+        Interlocked.Exchange(ref _callbacksSent, 0);
+        Interlocked.Exchange(ref _callbackUrlChecks, 0);
         lock (_timelineLock)
         {
             _timeline.Clear();
@@ -83,6 +93,10 @@ public sealed class SimulatorCounters
         Interlocked.Increment(ref _tokensIssued);
         Increment(_tokensByApp, corpId);
     }
+
+    internal void RecordCallbackSent() => Interlocked.Increment(ref _callbacksSent);
+
+    internal void RecordCallbackUrlCheck() => Interlocked.Increment(ref _callbackUrlChecks);
 
     internal void RecordError(int errcode)
     {

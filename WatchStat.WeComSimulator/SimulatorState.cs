@@ -30,6 +30,7 @@ public sealed partial class SimulatorState
         _time = time ?? TimeProvider.System;
         Anchors = new SimulatedAnchors(_time);
         Faults = new SimulatorFaults(_time);
+        Callbacks = new CallbackSender(this);
         Faults.Set(options.Faults ?? [], options.FaultSeed);
         foreach (var (anchor, lives) in options.Anchors ?? [])
         {
@@ -54,10 +55,13 @@ public sealed partial class SimulatorState
     /// <summary>Anchors and their lives, for get_user_all_livingid and get_living_info.</summary>
     public SimulatedAnchors Anchors { get; }
 
+    /// <summary>WeCom's side of the app's callback: registrations, URL checks and <c>living_status_change</c> pushes.</summary>
+    public CallbackSender Callbacks { get; }
+
     /// <summary>Call, token and error counters.</summary>
     public SimulatorCounters Counters { get; } = new();
 
-    /// <summary>The clock of token expiry.</summary>
+    /// <summary>The clock of token expiry, live statuses and callback times.</summary>
     internal TimeProvider Time => _time;
 
     /// <summary>The registered live, else the one the id convention "{M}m{X}x" describes, else null.</summary>
