@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using WatchStat.Harvest;
 using WatchStat.Storage;
 using WatchStat.WeCom;
+using WatchStat.WeCom.Callbacks;
 
 namespace WatchStat;
 
@@ -23,6 +24,8 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton<HarvestRuns>();
         services.TryAddSingleton<HarvestRequests>();
         services.TryAddSingleton<HarvestPageSender>();
+        services.TryAddSingleton<WeComCallbackKeys>();
+        services.TryAddSingleton<LiveStatusCallbacks>();
         services.TryAddTransient<HarvestStep>();
         services.TryAddTransient<Discovery>();
         services.TryAddTransient<StalledRunSweeper>();

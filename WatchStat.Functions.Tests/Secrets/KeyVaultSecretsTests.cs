@@ -154,7 +154,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         _vault.FailNext("wecom-training", HttpStatusCode.NotFound);
         var source = Host.Get<IWeComSecretSource>();
 
-        var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => source.GetSecretAsync(Host.Get<WeComApps>().Get(null), default).AsTask());
+        var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => source.GetSecretAsync(Host.Get<WeComApps>().Get(null), AppSecretKind.Secret, default).AsTask());
 
         Assert.False(error.IsRetryable);
         Assert.Contains("not found", error.Message);
@@ -168,7 +168,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         _vault.FailNext("wecom-training", HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests);
         var source = Host.Get<IWeComSecretSource>();
 
-        var secret = await source.GetSecretAsync(Host.Get<WeComApps>().Get(null), default);
+        var secret = await source.GetSecretAsync(Host.Get<WeComApps>().Get(null), AppSecretKind.Secret, default);
 
         Assert.Equal(TrainingSecret, secret);
         Assert.Equal(1, _vault.Reads("wecom-training"));
@@ -181,7 +181,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         _vault.FailNext("wecom-training", Enumerable.Repeat(HttpStatusCode.TooManyRequests, 10).ToArray());
         var source = Host.Get<IWeComSecretSource>();
 
-        var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => source.GetSecretAsync(Host.Get<WeComApps>().Get(null), default).AsTask());
+        var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => source.GetSecretAsync(Host.Get<WeComApps>().Get(null), AppSecretKind.Secret, default).AsTask());
 
         Assert.True(error.IsRetryable);
         Assert.Contains("429", error.Message);

@@ -32,7 +32,19 @@ public sealed class SettingsTests
         { new(), "No WeCom app is configured" },
         { new() { ["KeyVault:Uri"] = "kv.vault.azure.net", ["WeCom:CorpId"] = "ww", ["WeCom:SecretName"] = "n" }, "KeyVault:Uri must be the vault's https address" },
         { new() { ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s", ["KeyVault:SecretCacheMinutes"] = "0" }, "KeyVault:SecretCacheMinutes" },
+        { new() { ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s", ["WeCom:CallbackToken"] = "t" }, "Setting WeCom:EncodingAesKey is required with WeCom:CallbackToken" },
+        { new() { ["WeCom:Apps:sales:CorpId"] = "ww", ["WeCom:Apps:sales:Secret"] = "s", ["WeCom:Apps:sales:EncodingAesKey"] = AesKey },
+            "Setting WeCom:Apps:sales:CallbackToken is required with WeCom:Apps:sales:EncodingAesKey" },
+        { new() { ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s", ["WeCom:CallbackToken"] = "t", ["WeCom:EncodingAesKey"] = AesKey[..42] },
+            "Setting WeCom:EncodingAesKey must be the 43 characters" },
+        { new() { ["KeyVault:Uri"] = "https://kv.vault.azure.net/", ["WeCom:CorpId"] = "ww", ["WeCom:SecretName"] = "n", ["WeCom:CallbackTokenSecretName"] = "t" },
+            "Setting WeCom:EncodingAesKeySecretName is required with WeCom:CallbackTokenSecretName" },
+        { new() { ["KeyVault:Uri"] = "https://kv.vault.azure.net/", ["WeCom:CorpId"] = "ww", ["WeCom:SecretName"] = "n", ["WeCom:CallbackToken"] = "t", ["WeCom:EncodingAesKey"] = AesKey },
+            "Setting WeCom:CallbackToken is not read when KeyVault:Uri is set" },
     };
+
+    /// <summary>An EncodingAESKey of the right form (WeCom's published sample's).</summary>
+    private const string AesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
 
     [Theory]
     [MemberData(nameof(Broken))]
@@ -66,6 +78,31 @@ public sealed class SettingsTests
         Assert.Equal(["zhangsan", "lisi"], apps.Get(null).AnchorUserIds);
         Assert.Equal("ww-sales", apps.Get("sales").CorpId); // app names match in any case
         Assert.Null(apps.Find("marketing"));
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task An_app_has_a_callback_route_when_both_callback_secrets_are_set_and_not_with_neither()
+    {
+        using var host = Build(new()
+        {
+            ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true",
+            ["WeCom:CorpId"] = "ww-main",
+            ["WeCom:Secret"] = "s-main",
+            ["WeCom:CallbackToken"] = "QDG6eK",
+            ["WeCom:EncodingAesKey"] = AesKey,
+            ["WeCom:Apps:sales:CorpId"] = "ww-sales",
+            ["WeCom:Apps:sales:Secret"] = "s-sales",
+        });
+        await host.StartAsync();
+        var apps = host.Services.GetRequiredService<WeComApps>();
+        var keys = host.Services.GetRequiredService<WatchStat.WeCom.Callbacks.WeComCallbackKeys>();
+
+        Assert.True(keys.HasCallback(apps.Get(null)));
+        Assert.False(keys.HasCallback(apps.Get("sales")));
+        var crypto = await keys.ForAsync(apps.Get(null), default);
+        var echo = crypto.Encrypt("echo-1");
+        Assert.Equal("echo-1", crypto.VerifyAndDecrypt(crypto.Signature("1", "n", echo), "1", "n", echo));
         await host.StopAsync();
     }
 

@@ -12,7 +12,11 @@ public static class Problems
 {
     public static IActionResult BadRequest(string detail) => Problem(400, "The request is not valid.", detail);
 
+    public static IActionResult Unauthorized(string detail) => Problem(401, "Not authorized.", detail);
+
     public static IActionResult NotFound(string detail) => Problem(404, "Not found.", detail);
+
+    public static IActionResult Unavailable(string detail) => Problem(503, "Not available right now.", detail);
 
     public static IActionResult Conflict(string detail) => Problem(409, "Not possible in the run's state.", detail);
 

@@ -15,13 +15,16 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
 {
     /// <summary>
     /// Starts a run for a live, unless one is already queued or running (then that one is returned as it is, with
-    /// no message, so a live never gets a second chain) or <paramref name="force"/> is set. If the first page's
-    /// message is lost after the row was written, the stalled-run sweeper sends it again.
+    /// no message, so a live never gets a second chain) or <paramref name="force"/> is set. With
+    /// <paramref name="unlessStartedSince"/>, a run started at or after that time, whatever its state, is returned
+    /// in the same way: a request delivered again (a WeCom callback) finds the run its first delivery started. If the
+    /// first page's message is lost after the row was written, the stalled-run sweeper sends it again.
     /// </summary>
-    public Task<HarvestStart> StartAsync(string livingId, WeComApp app, bool force, CancellationToken cancellationToken) =>
+    public Task<HarvestStart> StartAsync(
+        string livingId, WeComApp app, bool force, CancellationToken cancellationToken, DateTimeOffset? unlessStartedSince = null) =>
         store.UpdateStatusAsync(livingId, async existing =>
         {
-            if (existing is not null && HarvestStates.IsActive(existing.State) && !force)
+            if (existing is not null && !force && (HarvestStates.IsActive(existing.State) || existing.StartedAt >= unlessStartedSince))
                 return new HarvestStart(existing, FirstPage: null, Created: false);
 
             var record = HarvestRecord.NewRun(livingId, app.Name, NewRunId(), time.GetUtcNow());

@@ -24,9 +24,9 @@ public sealed partial class KeyVaultSecretSource(
 
     private readonly SharedCache<string, string> _cache = new(time);
 
-    public ValueTask<string> GetSecretAsync(WeComApp app, CancellationToken cancellationToken)
+    public ValueTask<string> GetSecretAsync(WeComApp app, AppSecretKind kind, CancellationToken cancellationToken)
     {
-        var name = SecretNameOf(app);
+        var name = SecretNameOf(app, kind);
         return _cache.GetAsync(name, async ct =>
         {
             var value = await ReadAsync(name, ct);
@@ -34,12 +34,17 @@ public sealed partial class KeyVaultSecretSource(
         }, cancellationToken);
     }
 
-    public void Invalidate(WeComApp app, string rejectedSecret) => _cache.Invalidate(SecretNameOf(app), rejectedSecret);
+    public bool IsConfigured(WeComApp app, AppSecretKind kind) => !string.IsNullOrEmpty(apps.SecretSettingsOf(app, kind).Name);
 
-    public string Describe(WeComApp app) => $"Key Vault secret '{SecretNameOf(app)}' in {client.VaultUri}";
+    public void Invalidate(WeComApp app, AppSecretKind kind, string rejectedSecret) => _cache.Invalidate(SecretNameOf(app, kind), rejectedSecret);
 
-    private string SecretNameOf(WeComApp app) => apps.SecretSettingsOf(app).SecretName
-        ?? throw new SecretUnavailableException($"No Key Vault secret is named for WeCom app '{app.Name}': set {apps.SecretSettingsOf(app).SecretNameSetting}.", isRetryable: false);
+    public string Describe(WeComApp app, AppSecretKind kind) => $"Key Vault secret '{SecretNameOf(app, kind)}' in {client.VaultUri}";
+
+    private string SecretNameOf(WeComApp app, AppSecretKind kind) => apps.SecretSettingsOf(app, kind) is { Name: { Length: > 0 } name }
+        ? name
+        : throw new SecretUnavailableException(
+            $"No Key Vault secret is named for the {ConfigurationSecretSource.Name(kind)} of WeCom app '{app.Name}': set {apps.SecretSettingsOf(app, kind).NameSetting}.",
+            isRetryable: false);
 
     private async Task<string> ReadAsync(string name, CancellationToken cancellationToken)
     {

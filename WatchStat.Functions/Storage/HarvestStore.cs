@@ -22,9 +22,6 @@ public sealed class HarvestStore(StorageClients storage)
     /// <summary>Creates the tables once per process.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) => _created.EnsureAsync(cancellationToken);
 
-    /// <summary>How often <see cref="UpdateStatusAsync{T}"/> reads and decides again before it gives up.</summary>
-    public const int MaxConflicts = 5;
-
     public async Task<HarvestRecord?> GetAsync(string livingId, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
@@ -33,53 +30,34 @@ public sealed class HarvestStore(StorageClients storage)
     }
 
     /// <summary>
-    /// The one optimistic-concurrency loop over a live's status row: read it, let <paramref name="attempt"/> decide and
+    /// A live's status row under <see cref="OptimisticConcurrency"/>: read it, let <paramref name="attempt"/> decide and
     /// write under the row's ETag (<see cref="TryAddAsync"/>, <see cref="TryReplaceAsync"/>, <see cref="TryAdvanceAsync"/>),
     /// and when another writer got there first (<paramref name="attempt"/> answers null) read it again and decide afresh.
-    /// Gives up with an exception after <see cref="MaxConflicts"/> reads, so a queue message is retried later.
     /// </summary>
-    public async Task<T> UpdateStatusAsync<T>(string livingId, Func<HarvestRecord?, Task<T?>> attempt, CancellationToken cancellationToken)
-        where T : class
-    {
-        for (var read = 1; ; read++)
-        {
-            var status = await GetAsync(livingId, cancellationToken);
-            if (await attempt(status) is { } done) return done;
-            if (read == MaxConflicts)
-                throw new InvalidOperationException($"The status row of live '{livingId}' kept changing ({MaxConflicts} tries); try again.");
-        }
-    }
+    public Task<T> UpdateStatusAsync<T>(string livingId, Func<HarvestRecord?, Task<T?>> attempt, CancellationToken cancellationToken)
+        where T : class =>
+        OptimisticConcurrency.UpdateAsync($"The status row of live '{livingId}'", async () => await attempt(await GetAsync(livingId, cancellationToken)));
 
     /// <summary>Adds a live's first status row; false when another writer added one first.</summary>
     public async Task<bool> TryAddAsync(HarvestRecord record, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        try
+        return await OptimisticConcurrency.TryWriteAsync(async () =>
         {
             var response = await Harvests.AddEntityAsync(record, cancellationToken);
             record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status == 409)
-        {
-            return false;
-        }
+            return response;
+        });
     }
 
     /// <summary>Replaces the status row if nobody wrote it since <paramref name="record"/> was read (its ETag); false otherwise.</summary>
-    public async Task<bool> TryReplaceAsync(HarvestRecord record, CancellationToken cancellationToken)
-    {
-        try
+    public Task<bool> TryReplaceAsync(HarvestRecord record, CancellationToken cancellationToken) =>
+        OptimisticConcurrency.TryWriteAsync(async () =>
         {
             var response = await Harvests.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken);
             record.ETag = response.Headers.ETag ?? default;
-            return true;
-        }
-        catch (RequestFailedException ex) when (ex.Status is 412 or 404)
-        {
-            return false;
-        }
-    }
+            return response;
+        });
 
     /// <summary>
     /// PartitionKey of the index of runs that may be active, in <c>Harvests</c>: one row per live (RowKey its

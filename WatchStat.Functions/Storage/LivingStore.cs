@@ -1,3 +1,4 @@
+using System.Globalization;
 using Azure.Data.Tables;
 using WatchStat.WeCom;
 
@@ -5,14 +6,16 @@ namespace WatchStat.Storage;
 
 /// <summary>
 /// The <c>Livings</c> table: one row per live (PartitionKey the escaped livingid, RowKey <c>info</c>) with WeCom's
-/// details of it, refreshed on each discovery, and how it first arrived when that was through the HTTP endpoint.
-/// Reports read the theme and times from here.
+/// details of it, refreshed on each discovery and by WeCom's status callbacks, and how it last arrived when that was
+/// through the HTTP endpoint or a callback. Reports read the theme and times from here. Beside it in the live's
+/// partition, one row per "ended" callback event (<see cref="EndedEventRowKey"/>) remembers which run it started.
 /// </summary>
 public sealed class LivingStore(StorageClients storage)
 {
     public const string TableName = "Livings";
     public const string InfoRowKey = "info";
     public const string ArrivedViaHttp = "http";
+    public const string ArrivedViaCallback = "callback";
 
     private readonly CreateOnce _created = new(ct => storage.Tables.GetTableClient(TableName).CreateIfNotExistsAsync(ct));
 
@@ -48,31 +51,98 @@ public sealed class LivingStore(StorageClients storage)
             ["OnlineCount"] = info.OnlineCount,
             ["SubscribeCount"] = info.SubscribeCount,
             ["RefreshedAt"] = refreshedAt,
+            ["StatusAt"] = refreshedAt,
         };
         foreach (var key in row.Keys.Where(k => row[k] is null).ToList()) row.Remove(key);
         await Livings.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);
     }
 
-    /// <summary>Notes that a live arrived through the HTTP endpoint (merged into its row; the nightly harvest refreshes such lives).</summary>
-    public async Task RecordArrivalAsync(string livingId, string app, DateTimeOffset at, CancellationToken cancellationToken)
+    /// <summary>
+    /// Notes that a live arrived from outside, through the HTTP endpoint (<see cref="ArrivedViaHttp"/>) or WeCom's
+    /// callback (<see cref="ArrivedViaCallback"/>): merged into its row; the nightly harvest refreshes such lives.
+    /// </summary>
+    public async Task RecordArrivalAsync(string livingId, string app, string via, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
         await Livings.UpsertEntityAsync(
-            new TableEntity(TableKeys.Escape(livingId), InfoRowKey) { ["LivingId"] = livingId, ["App"] = app, ["ArrivedVia"] = ArrivedViaHttp, ["ArrivedAt"] = at },
+            new TableEntity(TableKeys.Escape(livingId), InfoRowKey) { ["LivingId"] = livingId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at },
             TableUpdateMode.Merge, cancellationToken);
     }
 
-    /// <summary>Lives that arrived through the HTTP endpoint from <paramref name="since"/> until <paramref name="until"/>.</summary>
+    /// <summary>Lives that arrived from outside (the HTTP endpoint or a callback) from <paramref name="since"/> until <paramref name="until"/>.</summary>
     public async Task<IReadOnlyList<(string LivingId, string App, DateTimeOffset ArrivedAt)>> ArrivalsAsync(
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter(
-            $"RowKey eq {InfoRowKey} and ArrivedVia eq {ArrivedViaHttp} and ArrivedAt ge {since} and ArrivedAt le {until}");
+        var filter = TableClient.CreateQueryFilter($"RowKey eq {InfoRowKey} and ArrivedAt ge {since} and ArrivedAt le {until}");
         var arrivals = new List<(string, string, DateTimeOffset)>();
         await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
             arrivals.Add((row.GetString("LivingId"), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value));
         return arrivals;
+    }
+
+    /// <summary>
+    /// Applies a status WeCom reported at <paramref name="at"/> (a <c>living_status_change</c> callback): Status,
+    /// StatusName and StatusAt, unless the row already holds a newer one (a later event, or a later read of the
+    /// live's info), so that a late retry of an old event never turns an ended live back into a live one. False when
+    /// it was older.
+    /// </summary>
+    public async Task<bool> ApplyStatusAsync(string livingId, string app, int status, DateTimeOffset at, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        var partition = TableKeys.Escape(livingId);
+        var outcome = await OptimisticConcurrency.UpdateAsync($"The Livings row of live '{livingId}'", async () =>
+        {
+            var existing = await Livings.GetEntityIfExistsAsync<TableEntity>(partition, InfoRowKey, cancellationToken: cancellationToken);
+            var row = existing.HasValue ? existing.Value : null;
+            if ((row?.GetDateTimeOffset("StatusAt") ?? row?.GetDateTimeOffset("RefreshedAt")) > at) return Applied.No;
+            var update = new TableEntity(partition, InfoRowKey)
+            {
+                ["LivingId"] = livingId,
+                ["App"] = app,
+                ["Status"] = status,
+                ["StatusName"] = StatusName(status),
+                ["StatusAt"] = at,
+            };
+            var written = await OptimisticConcurrency.TryWriteAsync(() => row is null
+                ? Livings.AddEntityAsync(update, cancellationToken)
+                : Livings.UpdateEntityAsync(update, row.ETag, TableUpdateMode.Merge, cancellationToken));
+            return written ? Applied.Yes : null;
+        });
+        return outcome == Applied.Yes;
+    }
+
+    /// <summary>
+    /// RowKey of the row that remembers one "ended" callback event of a live (its CreateTime): when it first arrived,
+    /// and the run it started. WeCom delivers an event again when an answer is late, so the same event must not
+    /// start a second run.
+    /// </summary>
+    public static string EndedEventRowKey(long createTime) => "ended-event-" + createTime.ToString("D19", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Claims an "ended" event: the first delivery writes when it arrived; every delivery gets that time back, and
+    /// the run the event started once one did (<see cref="RecordEndedEventRunAsync"/>).
+    /// </summary>
+    public async Task<(DateTimeOffset FirstReceivedAt, string? RunId)> ClaimEndedEventAsync(
+        string livingId, long createTime, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        var claim = new TableEntity(TableKeys.Escape(livingId), EndedEventRowKey(createTime)) { ["LivingId"] = livingId, ["FirstReceivedAt"] = now };
+        if (await OptimisticConcurrency.TryWriteAsync(() => Livings.AddEntityAsync(claim, cancellationToken))) return (now, null);
+        TableEntity existing = await Livings.GetEntityAsync<TableEntity>(claim.PartitionKey, claim.RowKey, cancellationToken: cancellationToken);
+        return (existing.GetDateTimeOffset("FirstReceivedAt") ?? now, existing.GetString("RunId"));
+    }
+
+    /// <summary>Notes the run an "ended" event started (or found running): later deliveries of it are duplicates.</summary>
+    public async Task RecordEndedEventRunAsync(string livingId, long createTime, string runId, CancellationToken cancellationToken) =>
+        await Livings.UpsertEntityAsync(
+            new TableEntity(TableKeys.Escape(livingId), EndedEventRowKey(createTime)) { ["RunId"] = runId },
+            TableUpdateMode.Merge, cancellationToken);
+
+    private sealed record Applied(bool Value)
+    {
+        public static readonly Applied Yes = new(true);
+        public static readonly Applied No = new(false);
     }
 
     public async Task<TableEntity?> GetAsync(string livingId, CancellationToken cancellationToken)

@@ -4,7 +4,7 @@ namespace WatchStat.Telemetry;
 
 /// <summary>
 /// The app's own metrics, on meter <c>WatchStat</c>: pages fetched, viewers written, WeCom call latency by API and
-/// errcode, throttles and retries. Exported to Application Insights when it is configured.
+/// errcode, throttles, retries and WeCom callbacks. Exported to Application Insights when it is configured.
 /// </summary>
 public sealed class WatchStatMetrics
 {
@@ -15,6 +15,7 @@ public sealed class WatchStatMetrics
     private readonly Histogram<double> _callDuration;
     private readonly Counter<long> _throttled;
     private readonly Counter<long> _retries;
+    private readonly Counter<long> _callbacks;
 
     public WatchStatMetrics(IMeterFactory meters)
     {
@@ -24,6 +25,8 @@ public sealed class WatchStatMetrics
         _callDuration = meter.CreateHistogram<double>("watchstat.wecom.call.duration", "ms", "WeCom API call latency, by api and errcode.");
         _throttled = meter.CreateCounter<long>("watchstat.wecom.throttled", "{call}", "WeCom calls answered 45009 or 45033.");
         _retries = meter.CreateCounter<long>("watchstat.wecom.retries", "{retry}", "WeCom calls retried for a transient fault.");
+        _callbacks = meter.CreateCounter<long>("watchstat.wecom.callbacks", "{callback}",
+            "WeCom callbacks received, by app and outcome (started, already-running, duplicate, status-recorded, ignored, url-check, or the reason it was refused).");
     }
 
     public void PageWritten(string app, int viewers)
@@ -40,4 +43,6 @@ public sealed class WatchStatMetrics
         _throttled.Add(1, new("api", api), new("errcode", errCode.ToString(System.Globalization.CultureInfo.InvariantCulture)));
 
     public void Retried(string api, string reason) => _retries.Add(1, new("api", api), new("reason", reason));
+
+    public void Callback(string app, string outcome) => _callbacks.Add(1, new("app", app), new("outcome", outcome));
 }

@@ -11,13 +11,27 @@ public sealed record WeComApp(string Name, string CorpId, IReadOnlyList<string> 
     public WeComApp(string name, string corpId) : this(name, corpId, []) { }
 }
 
-/// <summary>Where an app's secret is configured: its setting names, and the value when it is in configuration.</summary>
-public sealed record AppSecretSettings(string SecretSetting, string? Secret, string SecretNameSetting, string? SecretName);
+/// <summary>The secrets of a WeCom app: what it calls WeCom with, and what WeCom signs and encrypts its callbacks with.</summary>
+public enum AppSecretKind
+{
+    /// <summary>The app's secret (corpsecret), for <c>gettoken</c>.</summary>
+    Secret,
+    /// <summary>The Token of the app's callback (接收消息), for msg_signature.</summary>
+    CallbackToken,
+    /// <summary>The EncodingAESKey of the app's callback, for its AES key.</summary>
+    EncodingAesKey,
+}
+
+/// <summary>
+/// Where one secret of an app is configured: the setting of its value (secrets from configuration) and of its Key
+/// Vault secret's name (secrets from Key Vault), with what each holds.
+/// </summary>
+public sealed record AppSecretSettings(string ValueSetting, string? Value, string NameSetting, string? Name);
 
 /// <summary>The WeCom apps of this deployment, resolved once from <see cref="WeComOptions"/>.</summary>
 public sealed partial class WeComApps
 {
-    private readonly Dictionary<string, (WeComApp App, AppSecretSettings Secret, string CorpIdSetting)> _apps;
+    private readonly Dictionary<string, (WeComApp App, IReadOnlyDictionary<AppSecretKind, AppSecretSettings> Secrets, string CorpIdSetting)> _apps;
 
     public WeComApps(IOptions<WeComOptions> options)
     {
@@ -37,7 +51,7 @@ public sealed partial class WeComApps
     /// <summary>The app of that name, or an exception saying which apps there are.</summary>
     public WeComApp Get(string? name) => Find(name) ?? throw new UnknownAppException(Describe(name, this));
 
-    public AppSecretSettings SecretSettingsOf(WeComApp app) => _apps[app.Name].Secret;
+    public AppSecretSettings SecretSettingsOf(WeComApp app, AppSecretKind kind = AppSecretKind.Secret) => _apps[app.Name].Secrets[kind];
 
     /// <summary>What is wrong with naming this app in a request; null when it is configured.</summary>
     public string? Check(string? name) => Find(name) is null ? Describe(name, this) : null;
@@ -51,31 +65,48 @@ public sealed partial class WeComApps
     }
 
     /// <summary>Every app of the options, the single-app settings merged into <c>default</c>, with the setting each value came from.</summary>
-    internal static IEnumerable<(WeComApp App, AppSecretSettings Secret, string CorpIdSetting)> Resolve(WeComOptions options)
+    internal static IEnumerable<(WeComApp App, IReadOnlyDictionary<AppSecretKind, AppSecretSettings> Secrets, string CorpIdSetting)> Resolve(WeComOptions options)
     {
         var apps = new Dictionary<string, WeComAppOptions>(options.Apps, StringComparer.OrdinalIgnoreCase);
+        var single = new WeComAppOptions
+        {
+            CorpId = options.CorpId,
+            Secret = options.Secret,
+            SecretName = options.SecretName,
+            CallbackToken = options.CallbackToken,
+            EncodingAesKey = options.EncodingAesKey,
+            CallbackTokenSecretName = options.CallbackTokenSecretName,
+            EncodingAesKeySecretName = options.EncodingAesKeySecretName,
+        };
         var legacy = options.CorpId is not null || options.Secret is not null || options.SecretName is not null;
+        var onlySingle = legacy && !apps.ContainsKey(WeComApp.DefaultName);
+        if (onlySingle) apps[WeComApp.DefaultName] = new WeComAppOptions();
         foreach (var (name, app) in apps)
         {
             var isDefault = string.Equals(name, WeComApp.DefaultName, StringComparison.OrdinalIgnoreCase);
-            var prefix = $"WeCom:Apps:{name}:";
-            string? Pick(string? own, string? single, string field, out string setting)
+            var prefix = isDefault && onlySingle ? "WeCom:" : $"WeCom:Apps:{name}:";
+            // The default app's own setting wins; the single-app setting (WeCom:{field}) fills in where it has none.
+            (string? Value, string Setting) Pick(Func<WeComAppOptions, string?> field, string fieldName) =>
+                isDefault && field(app) is null && field(single) is { } value
+                    ? (value, $"WeCom:{fieldName}")
+                    : (field(app), prefix + fieldName);
+            AppSecretSettings Secret(Func<WeComAppOptions, string?> value, string valueField, Func<WeComAppOptions, string?> secretName, string nameField)
             {
-                if (isDefault && own is null && single is not null) { setting = $"WeCom:{field}"; return single; }
-                setting = prefix + field;
-                return own;
+                var (v, valueSetting) = Pick(value, valueField);
+                var (n, nameSetting) = Pick(secretName, nameField);
+                return new AppSecretSettings(valueSetting, v, nameSetting, n);
             }
-            var corpId = Pick(app.CorpId, options.CorpId, "CorpId", out var corpIdSetting);
-            var secret = Pick(app.Secret, options.Secret, "Secret", out var secretSetting);
-            var secretName = Pick(app.SecretName, options.SecretName, "SecretName", out var secretNameSetting);
+            var (corpId, corpIdSetting) = Pick(a => a.CorpId, nameof(WeComAppOptions.CorpId));
+            var secrets = new Dictionary<AppSecretKind, AppSecretSettings>
+            {
+                [AppSecretKind.Secret] = Secret(a => a.Secret, nameof(WeComAppOptions.Secret), a => a.SecretName, nameof(WeComAppOptions.SecretName)),
+                [AppSecretKind.CallbackToken] = Secret(a => a.CallbackToken, nameof(WeComAppOptions.CallbackToken),
+                    a => a.CallbackTokenSecretName, nameof(WeComAppOptions.CallbackTokenSecretName)),
+                [AppSecretKind.EncodingAesKey] = Secret(a => a.EncodingAesKey, nameof(WeComAppOptions.EncodingAesKey),
+                    a => a.EncodingAesKeySecretName, nameof(WeComAppOptions.EncodingAesKeySecretName)),
+            };
             var anchors = (app.AnchorUserIds ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            yield return (new WeComApp(isDefault ? WeComApp.DefaultName : name, corpId ?? "", anchors),
-                new AppSecretSettings(secretSetting, secret, secretNameSetting, secretName), corpIdSetting);
-        }
-        if (legacy && !apps.ContainsKey(WeComApp.DefaultName))
-        {
-            yield return (new WeComApp(WeComApp.DefaultName, options.CorpId ?? "", []),
-                new AppSecretSettings("WeCom:Secret", options.Secret, "WeCom:SecretName", options.SecretName), "WeCom:CorpId");
+            yield return (new WeComApp(isDefault ? WeComApp.DefaultName : name, corpId ?? "", anchors), secrets, corpIdSetting);
         }
     }
 

@@ -78,7 +78,7 @@ public sealed partial class WeComClient(
         var tokenRefetched = false;
         while (true)
         {
-            var secret = await secrets.GetSecretAsync(app, cancellationToken).ConfigureAwait(false);
+            var secret = await secrets.GetSecretAsync(app, AppSecretKind.Secret, cancellationToken).ConfigureAwait(false);
             AccessToken token;
             try
             {
@@ -89,10 +89,10 @@ public sealed partial class WeComClient(
                 if (secretReread)
                 {
                     throw new WeComException(ex.Api, ex.ErrCode, ex.ErrMsg, ex.Kind,
-                        $"{ex.Message} WeCom rejected the secret of app '{app.Name}' again after it was read anew from {secrets.Describe(app)}.", ex);
+                        $"{ex.Message} WeCom rejected the secret of app '{app.Name}' again after it was read anew from {secrets.Describe(app, AppSecretKind.Secret)}.", ex);
                 }
-                LogSecretRejected(app.Name, secrets.Describe(app));
-                secrets.Invalidate(app, secret);
+                LogSecretRejected(app.Name, secrets.Describe(app, AppSecretKind.Secret));
+                secrets.Invalidate(app, AppSecretKind.Secret, secret);
                 secretReread = true;
                 continue;
             }

@@ -47,6 +47,18 @@ public sealed class WeComOptions
     /// <summary><c>WeCom:SecretName</c>: the Key Vault secret holding the default app's secret.</summary>
     public string? SecretName { get; set; }
 
+    /// <summary><c>WeCom:CallbackToken</c>: the default app's callback Token, when secrets come from configuration. Never logged.</summary>
+    public string? CallbackToken { get; set; }
+
+    /// <summary><c>WeCom:EncodingAesKey</c>: the default app's callback EncodingAESKey, when secrets come from configuration. Never logged.</summary>
+    public string? EncodingAesKey { get; set; }
+
+    /// <summary><c>WeCom:CallbackTokenSecretName</c>: the Key Vault secret holding the default app's callback Token.</summary>
+    public string? CallbackTokenSecretName { get; set; }
+
+    /// <summary><c>WeCom:EncodingAesKeySecretName</c>: the Key Vault secret holding the default app's callback EncodingAESKey.</summary>
+    public string? EncodingAesKeySecretName { get; set; }
+
     /// <summary><c>WeCom:Apps:{name}:*</c>: the apps of this deployment by name.</summary>
     public Dictionary<string, WeComAppOptions> Apps { get; set; } = new(StringComparer.OrdinalIgnoreCase);
 }
@@ -62,6 +74,21 @@ public sealed class WeComAppOptions
 
     /// <summary>The name of the Key Vault secret that holds the app's secret.</summary>
     public string? SecretName { get; set; }
+
+    /// <summary>
+    /// The Token of the app's callback (接收消息: API接收), when secrets come from configuration. With
+    /// <see cref="EncodingAesKey"/> it gives the app its callback route; never logged.
+    /// </summary>
+    public string? CallbackToken { get; set; }
+
+    /// <summary>The EncodingAESKey of the app's callback (43 characters), when secrets come from configuration. Never logged.</summary>
+    public string? EncodingAesKey { get; set; }
+
+    /// <summary>The name of the Key Vault secret that holds the callback Token.</summary>
+    public string? CallbackTokenSecretName { get; set; }
+
+    /// <summary>The name of the Key Vault secret that holds the callback EncodingAESKey.</summary>
+    public string? EncodingAesKeySecretName { get; set; }
 
     /// <summary>The anchors (userids) whose lives the nightly harvest looks for, comma separated.</summary>
     public string? AnchorUserIds { get; set; }

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using WatchStat.Secrets;
+using WatchStat.WeCom.Callbacks;
 
 namespace WatchStat.WeCom;
 
@@ -28,16 +29,43 @@ public sealed class WeComOptionsValidator(IConfiguration configuration) : IValid
                 ? "No WeCom app is configured: set WeCom:CorpId and WeCom:SecretName, or WeCom:Apps:{name}:CorpId and WeCom:Apps:{name}:SecretName."
                 : "No WeCom app is configured: set WeCom:CorpId and WeCom:Secret, or WeCom:Apps:{name}:CorpId and WeCom:Apps:{name}:Secret.");
         }
-        foreach (var (app, secret, corpIdSetting) in apps)
+        foreach (var (app, secrets, corpIdSetting) in apps)
         {
             if (string.IsNullOrWhiteSpace(app.CorpId))
                 failures.Add($"Setting {corpIdSetting} is required: the corpid (企业ID) of WeCom app '{app.Name}'.");
-            if (useKeyVault && string.IsNullOrWhiteSpace(secret.SecretName))
-                failures.Add($"Setting {secret.SecretNameSetting} is required: the Key Vault secret that holds the secret of WeCom app '{app.Name}' (KeyVault:Uri is set).");
-            if (!useKeyVault && string.IsNullOrWhiteSpace(secret.Secret))
-                failures.Add($"Setting {secret.SecretSetting} is required: the secret (corpsecret) of WeCom app '{app.Name}' "
-                    + $"(or set KeyVault:Uri and {secret.SecretNameSetting} to read it from Key Vault).");
+            var secret = secrets[AppSecretKind.Secret];
+            if (useKeyVault && string.IsNullOrWhiteSpace(secret.Name))
+                failures.Add($"Setting {secret.NameSetting} is required: the Key Vault secret that holds the secret of WeCom app '{app.Name}' (KeyVault:Uri is set).");
+            if (!useKeyVault && string.IsNullOrWhiteSpace(secret.Value))
+                failures.Add($"Setting {secret.ValueSetting} is required: the secret (corpsecret) of WeCom app '{app.Name}' "
+                    + $"(or set KeyVault:Uri and {secret.NameSetting} to read it from Key Vault).");
+            CheckCallback(app, secrets[AppSecretKind.CallbackToken], secrets[AppSecretKind.EncodingAesKey], useKeyVault, failures);
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// A callback needs both its Token and its EncodingAESKey, from where the app's secrets come from; a value in
+    /// configuration is checked for its form here, a Key Vault secret when it is first read.
+    /// </summary>
+    private static void CheckCallback(WeComApp app, AppSecretSettings token, AppSecretSettings aesKey, bool useKeyVault, List<string> failures)
+    {
+        string Where(AppSecretSettings s) => useKeyVault ? s.NameSetting : s.ValueSetting;
+        bool Has(AppSecretSettings s) => !string.IsNullOrWhiteSpace(useKeyVault ? s.Name : s.Value);
+        if (Has(token) != Has(aesKey))
+        {
+            var (missing, present) = Has(token) ? (aesKey, token) : (token, aesKey);
+            failures.Add($"Setting {Where(missing)} is required with {Where(present)}: WeCom app '{app.Name}' needs both the callback Token and "
+                + "the EncodingAESKey for its callback route (or neither, for no route).");
+        }
+        if (useKeyVault)
+        {
+            foreach (var s in new[] { token, aesKey }.Where(s => s.Value is not null && string.IsNullOrWhiteSpace(s.Name)))
+                failures.Add($"Setting {s.ValueSetting} is not read when KeyVault:Uri is set: put the value in the vault and name its secret in {s.NameSetting}.");
+        }
+        else if (aesKey.Value is { } value && !WeComMessageCrypto.IsEncodingAesKey(value))
+        {
+            failures.Add($"Setting {aesKey.ValueSetting} must be the 43 characters the WeCom admin console shows as EncodingAESKey (the base64 of a 32-byte key).");
+        }
     }
 }

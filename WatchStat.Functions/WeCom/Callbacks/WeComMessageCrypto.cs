@@ -18,6 +18,8 @@ public enum WeComCallbackReason
     WrongReceiver,
     /// <summary>The POST body or the decrypted event is not the XML expected, or is too large.</summary>
     BadXml,
+    /// <summary>The event decrypted and parsed, but lacks what its type needs (a living_status_change without a valid LivingId, Status or CreateTime).</summary>
+    BadEvent,
 }
 
 /// <summary>
@@ -180,19 +182,26 @@ public sealed class WeComMessageCrypto(string token, string encodingAesKey, stri
     private static string Required(string value, string parameter, string setting) =>
         string.IsNullOrEmpty(value) ? throw new ArgumentException($"The WeCom callback {setting} is required.", parameter) : value;
 
+    /// <summary>Whether <paramref name="encodingAesKey"/> has the EncodingAESKey's form: 43 base64 characters of a 32-byte key.</summary>
+    public static bool IsEncodingAesKey(string? encodingAesKey) => TryDecodeKey(encodingAesKey, out _);
+
     /// <summary>The 32-byte AES key the 43-character EncodingAESKey is the base64 of (without its '=').</summary>
-    private static byte[] DecodeKey(string encodingAesKey)
+    private static byte[] DecodeKey(string encodingAesKey) => TryDecodeKey(encodingAesKey, out var key)
+        ? key
+        : throw new ArgumentException(
+            "The WeCom callback EncodingAESKey must be the 43 characters the admin console shows (the base64 of a 32-byte AES key).",
+            nameof(encodingAesKey));
+
+    private static bool TryDecodeKey(string? encodingAesKey, out byte[] key)
     {
-        var key = new byte[KeyLength + 1];
+        var decoded = new byte[KeyLength + 1];
+        key = [];
         if (encodingAesKey is not { Length: 43 }
             || encodingAesKey.AsSpan().ContainsAnyExcept(Base64Alphabet)
-            || !Convert.TryFromBase64String(encodingAesKey + "=", key, out var written)
+            || !Convert.TryFromBase64String(encodingAesKey + "=", decoded, out var written)
             || written != KeyLength)
-        {
-            throw new ArgumentException(
-                "The WeCom callback EncodingAESKey must be the 43 characters the admin console shows (the base64 of a 32-byte AES key).",
-                nameof(encodingAesKey));
-        }
-        return key[..KeyLength];
+            return false;
+        key = decoded[..KeyLength];
+        return true;
     }
 }
