@@ -5,7 +5,7 @@
 
 targetScope = 'subscription'
 
-import { tagSet, wecomApp } from 'types.bicep'
+import { tagSet, wecomApp, wecomCallbackUrlSet } from 'types.bicep'
 
 @description('Name of the azd environment; names the resource group (rg-<name>) and seeds the unique resource names.')
 @minLength(1)
@@ -48,7 +48,21 @@ param maximumInstanceCount int = 4
 ])
 param instanceMemoryMB int = 2048
 
-@description('The WeCom apps the deployment harvests for; each becomes WeCom__Apps__<name>__CorpId, __SecretName and __AnchorUserIds. Secrets are not here: set each secretName in the vault after deploying.')
+// Why: the anonymous WeCom callback route (wecom/callback/{app}) must answer WeCom's URL check within about a second
+// and its events within 5 seconds, which a cold start on Flex Consumption (scaled to zero) can miss. An
+// always-ready instance of the http scale group (every HTTP trigger: the callback and the harvest routes) is never
+// cold, but is billed all the time: the always-ready baseline for its instanceMemoryMB around the clock, whether or
+// not it runs anything, and its executions at the always-ready rate without the on-demand free grant. 0 keeps the
+// app scale-to-zero (no baseline). At most 10 (a bound against a costly typo; one is enough for the callback) and at
+// most maximumInstanceCount (a scale group cannot keep more instances ready than it may have: app/function-app.bicep
+// fails the deployment, naming both values).
+// https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#always-ready-instances
+@description('Always-ready instances of the HTTP trigger group (Flex Consumption alwaysReady, name \'http\'). 0 (default): none, the app scales to zero and a request after an idle spell meets a cold start, which can miss WeCom\'s callback deadlines (URL check within about 1 s, events within 5 s). n > 0: n instances are kept running so the WeCom callback route answers without a cold start, at the price of always-ready baseline billing for n x instanceMemoryMB around the clock, even when idle. 0 to 10, and not above maximumInstanceCount.')
+@minValue(0)
+@maxValue(10)
+param alwaysReadyHttpInstances int = 0
+
+@description('The WeCom apps the deployment harvests for; each becomes WeCom__Apps__<name>__CorpId, __SecretName and __AnchorUserIds, and an app with callbackTokenSecretName and encodingAesKeySecretName (both or neither) also __CallbackTokenSecretName and __EncodingAesKeySecretName. Secrets are not here: set each named secret in the vault after deploying.')
 @minLength(1)
 param wecomApps wecomApp[] = [
   {
@@ -56,6 +70,8 @@ param wecomApps wecomApp[] = [
     corpId: ''
     secretName: 'wecom-default'
     anchorUserIds: ''
+    callbackTokenSecretName: 'wecom-default-callback-token'
+    encodingAesKeySecretName: 'wecom-default-encoding-aes-key'
   }
 ]
 
@@ -217,6 +233,7 @@ module functionApp 'app/function-app.bicep' = {
     subnetId: egress.?outputs.subnetId ?? ''
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    alwaysReadyHttpInstances: alwaysReadyHttpInstances
     wecomApps: wecomApps
     harvestNightlySchedule: harvestNightlySchedule
     harvestSweepSchedule: harvestSweepSchedule
@@ -264,3 +281,10 @@ output AZURE_APPLICATION_INSIGHTS_NAME string = names.applicationInsights
 
 @description('The static outbound IP to add to the WeCom app\'s trusted IPs (企业可信IP); empty when staticEgressIp is false.')
 output WECOM_EGRESS_IP string = egress.?outputs.ipAddress ?? ''
+
+// An object, not a string: azd stores an object output in the environment as JSON
+// ({"default":"https://func-<token>.azurewebsites.net/api/wecom/callback/default"}), which keeps one URL per app
+// without a separator to invent, reads with `azd env get-value WECOM_CALLBACK_URLS | jq -r .default`, and is {}
+// when no app has a callback.
+@description('The callback URL of each WeCom app with a callback, by app name: https://<host>/api/wecom/callback/<name>, to enter in the WeCom admin console (接收消息 / API接收). {} when no app has one.')
+output WECOM_CALLBACK_URLS wecomCallbackUrlSet = functionApp.outputs.wecomCallbackUrls

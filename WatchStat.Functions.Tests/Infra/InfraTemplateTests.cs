@@ -190,13 +190,13 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         {
             foreach (var (name, output) in template["outputs"]?.AsObject() ?? [])
             {
-                var type = output!["type"]!.GetValue<string>();
+                var type = TypeOf(output!, template);
                 Assert.False(type.StartsWith("secure", StringComparison.OrdinalIgnoreCase), $"output {where}{name} is {type}");
-                Assert.False(output["value"]!.Text().Contains("ConnectionString", StringComparison.OrdinalIgnoreCase), $"output {where}{name} carries a connection string");
+                Assert.False(output!["value"]!.Text().Contains("ConnectionString", StringComparison.OrdinalIgnoreCase), $"output {where}{name} carries a connection string");
             }
             foreach (var (name, parameter) in template["parameters"]?.AsObject() ?? [])
             {
-                var type = parameter!["type"]?.GetValue<string>() ?? "";
+                var type = TypeOf(parameter!, template);
                 Assert.False(type.StartsWith("secure", StringComparison.OrdinalIgnoreCase), $"parameter {where}{name} is a secure value passed into the deployment");
             }
         }
@@ -335,6 +335,200 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         Assert.Equal(60, parameters["harvestStallSeconds"]!["defaultValue"]!.GetValue<int>());
     }
 
+    // The WeCom callback (route wecom/callback/{app}): its Token and EncodingAESKey are Key Vault secrets whose NAMES
+    // are app settings. These tests evaluate main.bicep with `bicep snapshot` (see MainSnapshot), so they check the
+    // settings and outputs a deployment really gets for given apps, not only the shape of the expressions.
+
+    private const string AppWithCallback =
+        "{ name: 'both', corpId: 'ww0', secretName: 'wecom-both', anchorUserIds: '', callbackTokenSecretName: 'both-token-name', encodingAesKeySecretName: 'both-aes-name' }";
+
+    private const string AppWithoutCallback = "{ name: 'none', corpId: 'ww0', secretName: 'wecom-none', anchorUserIds: '' }";
+
+    private const string AppWithEmptyCallbackNames =
+        "{ name: 'blank', corpId: 'ww0', secretName: 'wecom-blank', anchorUserIds: '', callbackTokenSecretName: '', encodingAesKeySecretName: '' }";
+
+    [Fact]
+    public async Task An_app_with_both_callback_secret_names_gets_exactly_those_two_settings_and_an_app_without_gets_neither()
+    {
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {AppWithCallback}\n  {AppWithoutCallback}\n  {AppWithEmptyCallbackNames}\n]");
+        var settings = snapshot.AppSettings;
+
+        Assert.Equal(settings.Count, settings.Select(s => s.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Equal(
+            [
+                ("WeCom__Apps__both__CorpId", "ww0"), ("WeCom__Apps__both__SecretName", "wecom-both"), ("WeCom__Apps__both__AnchorUserIds", ""),
+                ("WeCom__Apps__both__CallbackTokenSecretName", "both-token-name"), ("WeCom__Apps__both__EncodingAesKeySecretName", "both-aes-name"),
+            ],
+            settings.Where(s => s.Name.StartsWith("WeCom__Apps__both__", StringComparison.Ordinal)));
+        foreach (var app in new[] { "none", "blank" })
+        {
+            Assert.Equal([$"WeCom__Apps__{app}__CorpId", $"WeCom__Apps__{app}__SecretName", $"WeCom__Apps__{app}__AnchorUserIds"],
+                settings.Where(s => s.Name.StartsWith($"WeCom__Apps__{app}__", StringComparison.Ordinal)).Select(s => s.Name));
+        }
+        Assert.Equal(["WeCom__Apps__both__CallbackTokenSecretName", "WeCom__Apps__both__EncodingAesKeySecretName"],
+            settings.Select(s => s.Name).Where(IsCallbackSetting));
+    }
+
+    [Fact]
+    public async Task The_callback_URL_output_maps_each_app_with_a_callback_to_its_route_on_the_function_app_host()
+    {
+        var output = main.Template["outputs"]!["WECOM_CALLBACK_URLS"];
+        Assert.True(output is not null, "main.bicep has no output WECOM_CALLBACK_URLS");
+        var type = main.Template["definitions"]![output["$ref"]!.GetValue<string>().Split('/')[^1]]!;
+        Assert.Equal(("object", "string"), (TypeOf(output, main.Template), type["additionalProperties"]!["type"]!.GetValue<string>()));
+
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {AppWithCallback}\n  {AppWithoutCallback}\n  {AppWithEmptyCallbackNames}\n]");
+        var site = snapshot.Site["id"]!.GetValue<string>();
+        Assert.EndsWith($"/providers/Microsoft.Web/sites/{snapshot.Outputs["AZURE_FUNCTION_APP_NAME"]!.GetValue<string>()}", site, StringComparison.Ordinal);
+
+        // The host name is known only once the site exists, so the snapshot leaves reference(<site>).defaultHostName
+        // in place: the URL is https://<that host>/api/wecom/callback/both, and the only key is 'both'.
+        var urls = snapshot.Outputs["WECOM_CALLBACK_URLS"]!.GetValue<string>();
+        var url = CallbackUrlsExpression().Match(urls);
+        Assert.True(url.Success, $"WECOM_CALLBACK_URLS is not {{ both: https://<site host>/api/wecom/callback/both }}: {urls}");
+        Assert.Equal(("both", "both"), (url.Groups["key"].Value, url.Groups["name"].Value));
+        Assert.Equal(site, url.Groups["site"].Value);
+        Assert.Equal($"[reference('{site}', '{url.Groups["api"].Value}').defaultHostName]", snapshot.Outputs["AZURE_FUNCTION_APP_HOST_NAME"]!.GetValue<string>());
+
+        var withoutCallbacks = await MainSnapshot.OfAsync($"[\n  {AppWithoutCallback}\n  {AppWithEmptyCallbackNames}\n]");
+        Assert.Empty(withoutCallbacks.Outputs["WECOM_CALLBACK_URLS"]!.AsObject());
+        Assert.DoesNotContain(withoutCallbacks.AppSettings, s => IsCallbackSetting(s.Name));
+    }
+
+    [Fact]
+    public async Task No_callback_Token_or_EncodingAESKey_value_is_in_the_template_only_the_names_of_their_secrets()
+    {
+        var everything = main.Template.Text();
+        var valueSetting = CallbackValueSetting().Match(everything);
+        Assert.False(valueSetting.Success, $"the template has a callback value setting or property: {valueSetting.Value}");
+        foreach (var word in new[] { "getSecret", "Microsoft.KeyVault/vaults/secrets" })
+            Assert.False(everything.Contains(word, StringComparison.OrdinalIgnoreCase), $"the compiled template uses {word}");
+
+        // The wecomApp type carries secret NAMES only: no property for a Token or EncodingAESKey value.
+        var properties = main.Template["definitions"]!["wecomApp"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
+        Assert.Equal(["anchorUserIds", "callbackTokenSecretName", "corpId", "encodingAesKeySecretName", "name", "secretName"], properties);
+        foreach (var (template, where) in main.Templates)
+        {
+            foreach (var (name, _) in template["parameters"]?.AsObject() ?? [])
+                Assert.False(name.Contains("token", StringComparison.OrdinalIgnoreCase) || name.Contains("aes", StringComparison.OrdinalIgnoreCase), $"parameter {where}{name} looks like a callback secret");
+        }
+
+        // What a deployment gets: the two settings hold exactly the names given, and no setting holds a value.
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {AppWithCallback}\n]");
+        Assert.All(snapshot.AppSettings.Where(s => IsCallbackSetting(s.Name)), s => Assert.EndsWith("SecretName", s.Name, StringComparison.Ordinal));
+        Assert.Equal(["both-token-name", "both-aes-name"], snapshot.AppSettings.Where(s => IsCallbackSetting(s.Name)).Select(s => s.Value));
+
+        var app = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("infra", "main.parameters.json")))!["parameters"]!["wecomApps"]!["value"]![0]!.AsObject();
+        Assert.DoesNotContain(app, p => IsCallbackSetting(p.Key) && !p.Key.EndsWith("SecretName", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("callbackTokenSecretName: 'half-token'", "has callbackTokenSecretName but no encodingAesKeySecretName")]
+    [InlineData("encodingAesKeySecretName: 'half-aes'", "has encodingAesKeySecretName but no callbackTokenSecretName")]
+    [InlineData("callbackTokenSecretName: 'half-token', encodingAesKeySecretName: ''", "has callbackTokenSecretName but no encodingAesKeySecretName")]
+    [InlineData("callbackTokenSecretName: '', encodingAesKeySecretName: 'half-aes'", "has encodingAesKeySecretName but no callbackTokenSecretName")]
+    public async Task One_callback_secret_name_without_the_other_stops_the_deployment_naming_the_app(string callback, string message)
+    {
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {AppWithCallback}\n  {{ name: 'half', corpId: 'ww0', secretName: 'wecom-half', anchorUserIds: '', {callback} }}\n]");
+
+        Assert.True(snapshot.Run.ExitCode != 0 && snapshot.Json is null, $"the deployment was not refused:\n{snapshot.Run.Output}");
+        Assert.Contains($"WeCom app 'half' {message}: give both (a callback) or neither", snapshot.Run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error BCP", snapshot.Run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_default_app_has_a_callback_whose_secret_names_azd_variables_can_change()
+    {
+        var app = main.Template["parameters"]!["wecomApps"]!["defaultValue"]![0]!;
+        Assert.Equal(("wecom-default-callback-token", "wecom-default-encoding-aes-key"),
+            (app["callbackTokenSecretName"]!.GetValue<string>(), app["encodingAesKeySecretName"]!.GetValue<string>()));
+
+        var parameters = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("infra", "main.parameters.json")))!["parameters"]!;
+        var fromAzd = parameters["wecomApps"]!["value"]![0]!;
+        Assert.Equal(("${WECOM_CALLBACK_TOKEN_SECRET_NAME=wecom-default-callback-token}", "${WECOM_ENCODING_AES_KEY_SECRET_NAME=wecom-default-encoding-aes-key}"),
+            (fromAzd["callbackTokenSecretName"]!.GetValue<string>(), fromAzd["encodingAesKeySecretName"]!.GetValue<string>()));
+
+        // main.parameters.json's apps as azd passes them with no variable set (each ${NAME=default} is its default).
+        var substituted = AzdVariable().Replace(parameters["wecomApps"]!["value"]!.Text(), m => m.Groups["default"].Value);
+        var snapshot = await MainSnapshot.OfAsync($"json('{substituted.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)}')");
+        Assert.True(snapshot.Json is not null, $"main.parameters.json's wecomApps do not deploy:\n{snapshot.Run.Output}");
+        Assert.Equal([("WeCom__Apps__default__CallbackTokenSecretName", "wecom-default-callback-token"), ("WeCom__Apps__default__EncodingAesKeySecretName", "wecom-default-encoding-aes-key")],
+            snapshot.AppSettings.Where(s => IsCallbackSetting(s.Name)));
+
+        // main.bicep's own default: the same app, with its callback URL in the output.
+        var byDefault = await MainSnapshot.OfAsync(wecomApps: null);
+        var urls = byDefault.Outputs["WECOM_CALLBACK_URLS"]!.GetValue<string>();
+        var url = CallbackUrlsExpression().Match(urls);
+        Assert.True(url.Success && (url.Groups["key"].Value, url.Groups["name"].Value) == ("default", "default"),
+            $"WECOM_CALLBACK_URLS is not {{ default: https://<site host>/api/wecom/callback/default }}: {urls}");
+    }
+
+    // Always-ready instances of the http scale group (alwaysReadyHttpInstances): no cold start for the WeCom callback
+    // against always-ready baseline billing. Checked on `bicep snapshot`, i.e. the site a deployment really gets.
+
+    [Fact]
+    public async Task By_default_no_instance_is_always_ready_so_the_app_scales_to_zero()
+    {
+        var parameter = main.Template["parameters"]!["alwaysReadyHttpInstances"];
+        Assert.True(parameter is not null, "main.bicep has no parameter alwaysReadyHttpInstances");
+        Assert.Equal(("int", 0, 0, 10), (parameter["type"]!.GetValue<string>(), parameter["defaultValue"]!.GetValue<int>(),
+            parameter["minValue"]!.GetValue<int>(), parameter["maxValue"]!.GetValue<int>()));
+        var description = parameter["metadata"]!["description"]!.GetValue<string>();
+        foreach (var word in new[] { "cold start", "WeCom", "baseline", "instanceMemoryMB", "maximumInstanceCount" })
+            Assert.True(description.Contains(word, StringComparison.Ordinal), $"the description of alwaysReadyHttpInstances does not mention {word}: {description}");
+
+        // No entry at all (an empty list, not an http entry of 0): nothing is billed as always ready.
+        var byDefault = await MainSnapshot.OfAsync(wecomApps: null);
+        Assert.Equal("[]", ScaleAndConcurrency(byDefault)["alwaysReady"]?.Text());
+        var explicitZero = await MainSnapshot.OfAsync(wecomApps: null, new Dictionary<string, string> { ["alwaysReadyHttpInstances"] = "0" });
+        Assert.Equal("[]", ScaleAndConcurrency(explicitZero)["alwaysReady"]?.Text());
+
+        var parameters = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("infra", "main.parameters.json")))!["parameters"]!;
+        Assert.Equal("${WATCHSTAT_ALWAYS_READY_HTTP_INSTANCES=0}", parameters["alwaysReadyHttpInstances"]?["value"]?.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task Always_ready_HTTP_instances_keep_exactly_that_many_instances_of_the_http_group_ready()
+    {
+        var snapshot = await MainSnapshot.OfAsync(wecomApps: null, new Dictionary<string, string> { ["alwaysReadyHttpInstances"] = "2" });
+        var scale = ScaleAndConcurrency(snapshot);
+
+        Assert.Equal("""[{"name":"http","instanceCount":2}]""", scale["alwaysReady"]?.Text());
+        Assert.Equal((4, 2048), (scale["maximumInstanceCount"]!.GetValue<int>(), scale["instanceMemoryMB"]!.GetValue<int>()));
+    }
+
+    [Fact]
+    public async Task More_always_ready_HTTP_instances_than_maximumInstanceCount_stops_the_deployment()
+    {
+        var atTheLimit = await MainSnapshot.OfAsync(wecomApps: null,
+            new Dictionary<string, string> { ["alwaysReadyHttpInstances"] = "3", ["maximumInstanceCount"] = "3" });
+        Assert.Equal("""[{"name":"http","instanceCount":3}]""", ScaleAndConcurrency(atTheLimit)["alwaysReady"]?.Text());
+
+        var snapshot = await MainSnapshot.OfAsync(wecomApps: null,
+            new Dictionary<string, string> { ["alwaysReadyHttpInstances"] = "4", ["maximumInstanceCount"] = "3" });
+        Assert.True(snapshot.Run.ExitCode != 0 && snapshot.Json is null, $"the deployment was not refused:\n{snapshot.Run.Output}");
+        Assert.Contains("alwaysReadyHttpInstances (4) is more than maximumInstanceCount (3)", snapshot.Run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Error BCP", snapshot.Run.Output, StringComparison.Ordinal);
+    }
+
+    private static JsonObject ScaleAndConcurrency(MainSnapshot snapshot) =>
+        snapshot.Site["properties"]!["functionAppConfig"]!["scaleAndConcurrency"]!.AsObject();
+
+    /// <summary>The ARM type of a parameter or output, through its user-defined type ($ref to the template's definitions) if it has one.</summary>
+    private static string TypeOf(JsonNode declaration, JsonObject template)
+    {
+        for (var depth = 0; depth < 10; depth++)
+        {
+            if (declaration["type"] is JsonNode type) return type.GetValue<string>();
+            if (declaration["$ref"]?.GetValue<string>() is not { } reference) return "";
+            declaration = template["definitions"]?[reference.Split('/')[^1]] ?? throw new InvalidOperationException($"no definition {reference}");
+        }
+        throw new InvalidOperationException("a $ref chain longer than 10");
+    }
+
+    private static bool IsCallbackSetting(string name) =>
+        name.Contains("CallbackToken", StringComparison.OrdinalIgnoreCase) || name.Contains("EncodingAesKey", StringComparison.OrdinalIgnoreCase);
+
     [Fact]
     public void Azd_gets_the_api_service_its_environment_variables_and_the_outputs_it_needs()
     {
@@ -350,7 +544,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
             Assert.True(main.Template["parameters"]![name] is not null, $"main.parameters.json sets {name}, which main.bicep does not declare");
 
         var outputs = main.Template["outputs"]!.AsObject();
-        foreach (var output in new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_FUNCTION_APP_NAME", "AZURE_KEY_VAULT_NAME", "AZURE_KEY_VAULT_URI", "AZURE_STORAGE_ACCOUNT_NAME", "WECOM_EGRESS_IP" })
+        foreach (var output in new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_FUNCTION_APP_NAME", "AZURE_KEY_VAULT_NAME", "AZURE_KEY_VAULT_URI", "AZURE_STORAGE_ACCOUNT_NAME", "WECOM_EGRESS_IP", "WECOM_CALLBACK_URLS" })
             Assert.True(outputs.ContainsKey(output), $"main.bicep has no output {output}");
     }
 
@@ -375,6 +569,18 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
 
     [GeneratedRegex(@"^\s*module\s+\w+\s+'(?<path>[^']+)'", RegexOptions.Multiline)]
     private static partial Regex ModuleReference();
+
+    /// <summary>A setting or property for a callback secret VALUE: a CallbackToken or EncodingAesKey name part (not ...SecretName).</summary>
+    [GeneratedRegex(@"(__|['""])(CallbackToken|EncodingAesKey)(__|['""])", RegexOptions.IgnoreCase)]
+    private static partial Regex CallbackValueSetting();
+
+    /// <summary>The snapshot's WECOM_CALLBACK_URLS for one app: { key: https://reference(site).defaultHostName/api/wecom/callback/name }.</summary>
+    [GeneratedRegex(@"^\[createObject\('(?<key>[^']+)', format\('https://\{0\}/api/wecom/callback/\{1\}', reference\('(?<site>[^']+)', '(?<api>[^']+)'\)\.defaultHostName, '(?<name>[^']+)'\)\)\]$")]
+    private static partial Regex CallbackUrlsExpression();
+
+    /// <summary>azd's ${NAME=default} in main.parameters.json.</summary>
+    [GeneratedRegex(@"\$\{[A-Z0-9_]+=(?<default>[^}]*)\}")]
+    private static partial Regex AzdVariable();
 }
 
 /// <summary>What one run of the Bicep CLI printed (stdout and stderr together) and how it ended.</summary>
@@ -532,6 +738,80 @@ public sealed class CompiledMainTemplate : IAsyncLifetime
                 Walk(nested, deploymentWhere, own, all, deployments, templates);
                 deployments.Add(new ArmDeployment(node["properties"]?["parameters"]?.AsObject() ?? [], [.. all.Skip(resourcesBefore).Where(r => r.Template == nested)]));
             }
+        }
+    }
+}
+
+/// <summary>
+/// <c>bicep snapshot</c> of infra/main.bicep: the deployment evaluated offline as ARM evaluates it (parameters,
+/// variables, loops, lambdas, fail()), giving the resources it would create with their properties and the outputs.
+/// Only what needs a deployed resource (reference()) stays an expression. Each run gets its own .bicepparam in a
+/// temporary folder (that file must name main.bicep by a relative path); runs are cached by their parameters.
+/// </summary>
+public sealed class MainSnapshot
+{
+    private const string SubscriptionId = "00000000-0000-0000-0000-0000000000aa";
+    private const string TenantId = "00000000-0000-0000-0000-0000000000bb";
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Lazy<Task<MainSnapshot>>> Runs = new(StringComparer.Ordinal);
+
+    private MainSnapshot(BicepResult run, JsonObject? json) => (Run, Json) = (run, json);
+
+    /// <summary>What bicep printed and how it ended: a template that fail()s ends non-zero with the message.</summary>
+    public BicepResult Run { get; }
+
+    /// <summary>The snapshot (predictedResources, outputs), or null when bicep refused the deployment.</summary>
+    public JsonObject? Json { get; }
+
+    public JsonObject Outputs => Snapshot["outputs"]!.AsObject();
+
+    /// <summary>The one Function App the deployment creates.</summary>
+    public JsonObject Site => Assert.Single(Snapshot["predictedResources"]!.AsArray(),
+        r => r!["type"]!.GetValue<string>() == "Microsoft.Web/sites")!.AsObject();
+
+    /// <summary>The site's app settings as the deployment sets them, in order.</summary>
+    public IReadOnlyList<(string Name, string Value)> AppSettings =>
+    [
+        .. Site["properties"]!["siteConfig"]!["appSettings"]!.AsArray()
+            .Select(s => (s!["name"]!.GetValue<string>(), s["value"]!.GetValue<string>())),
+    ];
+
+    private JsonObject Snapshot => Json ?? throw new InvalidOperationException($"bicep snapshot failed (exit {Run.ExitCode}):\n{Run.Output}");
+
+    /// <summary>
+    /// The snapshot for a wecomApps parameter (a Bicep expression), or for its default when null, and for other
+    /// parameters of main.bicep by name (each value a Bicep expression); a parameter not given keeps its default.
+    /// </summary>
+    public static Task<MainSnapshot> OfAsync(string? wecomApps, IReadOnlyDictionary<string, string>? others = null)
+    {
+        var more = string.Concat((others ?? new Dictionary<string, string>()).OrderBy(p => p.Key, StringComparer.Ordinal)
+            .Select(p => $"param {p.Key} = {p.Value}\n"));
+        return Runs.GetOrAdd($"{wecomApps ?? "(default)"}\0{more}", _ => new Lazy<Task<MainSnapshot>>(() => RunAsync(wecomApps, more))).Value;
+    }
+
+    private static async Task<MainSnapshot> RunAsync(string? wecomApps, string more)
+    {
+        var folder = Directory.CreateTempSubdirectory("watchstat-snapshot-").FullName;
+        try
+        {
+            var main = Path.GetRelativePath(folder, RepoPaths.Combine("infra", "main.bicep")).Replace('\\', '/');
+            var parameters = new StringBuilder()
+                .Append(System.Globalization.CultureInfo.InvariantCulture, $"using '{main}'\n\n")
+                .Append("param environmentName = 'snapshot'\n")
+                .Append("param location = 'eastasia'\n");
+            if (wecomApps is not null) parameters.Append(System.Globalization.CultureInfo.InvariantCulture, $"param wecomApps = {wecomApps}\n");
+            parameters.Append(more);
+            await File.WriteAllTextAsync(Path.Combine(folder, "main.bicepparam"), parameters.ToString());
+
+            var run = await Bicep.RunInAsync(folder, "snapshot", "main.bicepparam", "--mode", "overwrite",
+                "--subscription-id", SubscriptionId, "--tenant-id", TenantId, "--location", "eastasia", "--deployment-name", "watchstat");
+            var file = Path.Combine(folder, "main.snapshot.json");
+            var json = run.ExitCode == 0 && File.Exists(file) ? JsonNode.Parse(await File.ReadAllTextAsync(file))!.AsObject() : null;
+            return new MainSnapshot(run, json);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 }

@@ -44,6 +44,10 @@ public sealed class RealHostFixture : IAsyncLifetime
     public HarvestStore AppStore { get; private set; } = null!;
     public HarvestStore HttpOnlyStore { get; private set; } = null!;
 
+    /// <summary>The default app's callback keys, in both hosts.</summary>
+    public const string CallbackToken = "RealHostToken7";
+    public const string EncodingAesKey = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aQ";
+
     /// <summary>The sweep schedule of <see cref="App"/>: every 5 s.</summary>
     public const string SweepSchedule = "*/5 * * * * *";
 
@@ -68,6 +72,8 @@ public sealed class RealHostFixture : IAsyncLifetime
             ["WeCom:BaseUrl"] = Simulator.BaseUrl.ToString(),
             ["WeCom:CorpId"] = SimulatorOptions.DefaultCorpId,
             ["WeCom:Secret"] = SimulatorOptions.DefaultSecret,
+            ["WeCom:CallbackToken"] = CallbackToken,
+            ["WeCom:EncodingAesKey"] = EncodingAesKey,
             ["Harvest:NightlySchedule"] = HarvestOptions.DefaultNightlySchedule,
         };
         App = await FunctionsHost.StartAsync(launcher, "app", new Dictionary<string, string>(common)

@@ -175,8 +175,41 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
     }
 
     [RealHostFact]
+    public async Task WeCom_reaches_the_anonymous_callback_its_URL_check_passes_and_a_live_it_says_ended_is_harvested_once()
+    {
+        var callback = new Uri(host.App.BaseUrl, "api/wecom/callback/default");
+        var sender = host.Simulator.State.Callbacks;
+        var check = await sender.RegisterCallbackAsync(SimulatorOptions.DefaultCorpId, callback.ToString(), RealHostFixture.CallbackToken, RealHostFixture.EncodingAesKey);
+        Assert.True(check!.Verified, $"URL check through the real host: {check}"); // byte for byte: no quotes, BOM or newline
+        var livingId = NewLiveId("600m400x");
+        var callsBefore = WeCom.Calls(WeComClient.GetWatchStatApi);
+
+        // No function key anywhere: WeCom has none. Three deliveries of the event, as WeCom's retries.
+        var sent = await sender.ChangeStatusAsync(livingId, 2, SimulatorOptions.DefaultCorpId, deliveries: 3);
+        Assert.All(sent.Deliveries, d => Assert.Equal((200, ""), (d.Status, d.Body)));
+        var status = await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+
+        Assert.Equal((10, 600, 400), (status.PagesDone, status.MembersWritten, status.ExternalWritten));
+        Assert.Equal(10, WeCom.Calls(WeComClient.GetWatchStatApi) - callsBefore); // one run: no page fetched twice
+        RowAssertions.MatchSimulator(host.Simulator.State.FindLive(livingId)!, await RowsAsync(host.AppStore, livingId), status.RunId);
+        var living = (await new LivingStore(host.AppStorage).GetAsync(livingId, default))!;
+        Assert.Equal((LivingStore.ArrivedViaCallback, "ended"), (living.GetString("ArrivedVia"), living.GetString("StatusName")));
+
+        // A spoiled signature is refused by the real pipeline too.
+        var tampered = await sender.ChangeStatusAsync(NewLiveId("1m1x"), 2, SimulatorOptions.DefaultCorpId, tamper: CallbackTamper.Signature);
+        Assert.Equal(401, tampered.Deliveries.Single().Status);
+    }
+
+    [RealHostFact]
     public async Task No_secret_token_or_key_appears_anywhere_in_the_hosts_output()
     {
+        // Callback traffic of its own, in the host that has the keys: a URL check, an event, a refused one.
+        var sender = host.Simulator.State.Callbacks;
+        var checkedUrl = await sender.RegisterCallbackAsync(SimulatorOptions.DefaultCorpId, new Uri(host.HttpOnly.BaseUrl, "api/wecom/callback/default").ToString(),
+            RealHostFixture.CallbackToken, RealHostFixture.EncodingAesKey);
+        Assert.True(checkedUrl!.Verified);
+        await sender.ChangeStatusAsync(NewLiveId("1m1x"), 2, SimulatorOptions.DefaultCorpId);
+        await sender.ChangeStatusAsync(NewLiveId("1m1x"), 2, SimulatorOptions.DefaultCorpId, tamper: CallbackTamper.Receiver);
         // Some token traffic of its own: a revoked token is rejected, fetched again and the call retried.
         host.Simulator.State.RevokeAllTokens();
         var livingId = NewLiveId("150m50x");
@@ -191,6 +224,9 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
         {
             Assert.True(text.Length > 1000, $"the {name} host printed next to nothing");
             Assert.False(text.Contains(SimulatorOptions.DefaultSecret, StringComparison.Ordinal), $"the {name} host's output carries the WeCom secret");
+            Assert.False(text.Contains(RealHostFixture.CallbackToken, StringComparison.Ordinal), $"the {name} host's output carries the callback Token");
+            Assert.False(text.Contains(RealHostFixture.EncodingAesKey, StringComparison.Ordinal), $"the {name} host's output carries the EncodingAESKey");
+            Assert.False(text.Contains("<Encrypt>", StringComparison.Ordinal), $"the {name} host's output carries a callback body");
             foreach (var token in tokens)
                 Assert.False(text.Contains(token, StringComparison.Ordinal), $"the {name} host's output carries an access token");
             foreach (var key in keys)

@@ -2,7 +2,7 @@
 // user-assigned identity: host storage, the deployment package, Key Vault and Application Insights. No key,
 // connection string with a key, or secret value appears in its settings.
 
-import { tagSet, wecomApp } from '../types.bicep'
+import { tagSet, wecomApp, wecomCallbackUrlSet } from '../types.bicep'
 
 @description('Name of the Function App (also its host name: <name>.azurewebsites.net).')
 param name string
@@ -46,6 +46,11 @@ param maximumInstanceCount int
   4096
 ])
 param instanceMemoryMB int
+
+@description('Always-ready instances of the HTTP trigger group; 0 for none. See main.bicep for the trade-off (no cold start for the WeCom callback against always-ready baseline billing).')
+@minValue(0)
+@maxValue(10)
+param alwaysReadyHttpInstances int
 
 @description('The WeCom apps the deployment harvests for.')
 @minLength(1)
@@ -106,6 +111,28 @@ var wecomAppSettings = flatten(map(wecomApps, app => [
   { name: 'WeCom__Apps__${app.name}__AnchorUserIds', value: app.anchorUserIds }
 ]))
 
+// A WeCom app has a callback (route wecom/callback/<name>) when it names the Key Vault secrets of its callback Token
+// and EncodingAESKey: both, or neither (left out or empty). One without the other would make the app refuse to
+// start, so fail() stops this deployment before the site gets its settings, naming the app.
+@description('The WeCom apps with a callback: those that name a callback Token or EncodingAESKey secret.')
+var wecomCallbackApps = filter(wecomApps, app => !empty(app.?callbackTokenSecretName ?? '') || !empty(app.?encodingAesKeySecretName ?? ''))
+
+@description('Two more settings per WeCom app with a callback: the NAMES of the Key Vault secrets with its Token and EncodingAESKey, never the values. Apps without a callback get neither.')
+var wecomCallbackSettings = flatten(map(wecomCallbackApps, app => [
+  {
+    name: 'WeCom__Apps__${app.name}__CallbackTokenSecretName'
+    value: empty(app.?callbackTokenSecretName ?? '')
+      ? fail('WeCom app \'${app.name}\' has encodingAesKeySecretName but no callbackTokenSecretName: give both (a callback) or neither')
+      : app.callbackTokenSecretName!
+  }
+  {
+    name: 'WeCom__Apps__${app.name}__EncodingAesKeySecretName'
+    value: empty(app.?encodingAesKeySecretName ?? '')
+      ? fail('WeCom app \'${app.name}\' has callbackTokenSecretName but no encodingAesKeySecretName: give both (a callback) or neither')
+      : app.encodingAesKeySecretName!
+  }
+]))
+
 @description('Harvest schedules and limits, and the WeCom call budget.')
 var harvestSettings = [
   { name: 'Harvest__NightlySchedule', value: harvestNightlySchedule }
@@ -114,6 +141,17 @@ var harvestSettings = [
   { name: 'Harvest__StallSeconds', value: string(harvestStallSeconds) }
   { name: 'WeCom__MaxCallsPerMinute', value: string(wecomMaxCallsPerMinute) }
 ]
+
+// Flex Consumption keeps alwaysReady[].instanceCount instances of a per-function scale group running; 'http' names
+// the group of every HTTP trigger. No entry when the count is 0: an empty list, which also clears always-ready
+// instances set by hand (portal or CLI) on a redeployment, so the template stays the one place that decides them.
+// A group never grows beyond maximumInstanceCount, so more always-ready instances than that is a mistake: fail()
+// (in a variable, which ARM evaluates first) stops this module's deployment before the plan or site changes,
+// naming both values.
+@description('The site\'s always-ready configuration: [{ name: \'http\', instanceCount: n }] for n > 0, [] for 0.')
+var alwaysReady = alwaysReadyHttpInstances > maximumInstanceCount
+  ? fail('alwaysReadyHttpInstances (${alwaysReadyHttpInstances}) is more than maximumInstanceCount (${maximumInstanceCount}): the http scale group cannot keep more instances ready than it may have')
+  : alwaysReadyHttpInstances > 0 ? [{ name: 'http', instanceCount: alwaysReadyHttpInstances }] : []
 
 resource plan 'Microsoft.Web/serverfarms@2025-03-01' = {
   name: planName
@@ -161,6 +199,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        alwaysReady: alwaysReady
       }
       runtime: {
         name: 'dotnet-isolated'
@@ -170,7 +209,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(storageSettings, identitySettings, wecomAppSettings, harvestSettings)
+      appSettings: concat(storageSettings, identitySettings, wecomAppSettings, wecomCallbackSettings, harvestSettings)
     }
   }
 }
@@ -194,3 +233,6 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
 
 @description('The app\'s default host name (<name>.azurewebsites.net).')
 output defaultHostName string = site.properties.defaultHostName
+
+@description('The callback URL of each WeCom app with a callback, by app name: https://<host>/api/wecom/callback/<name>, to enter in the WeCom admin console (接收消息 / API接收). Empty when no app has one.')
+output wecomCallbackUrls wecomCallbackUrlSet = toObject(wecomCallbackApps, app => app.name, app => 'https://${site.properties.defaultHostName}/api/wecom/callback/${app.name}')
