@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WatchStat.WeCom.Callbacks;
+using WatchStat.Tests.WeCom;
 using WatchStat.WeComSimulator;
 
 namespace WatchStat.Tests.Simulator;
@@ -22,28 +23,12 @@ namespace WatchStat.Tests.Simulator;
 /// </summary>
 public sealed class CallbackSenderTests : IAsyncLifetime
 {
-    // WeCom's published sample (sbzhu/weworkapi_php callback/Sample.php).
-    private const string Token = "QDG6eK";
-    private const string EncodingAesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
-    private const string SampleCorpId = "wx5823bf96d3bd56c7";
-    private const string EchoStr = "P9nAzCzyDtyTWESHep1vC5X9xho/qYX3Zpb4yKa9SKld1DsH3Iyt3tP3zNdtp+4RPcs8TgAE7OaBO+FZXvnaqQ==";
-    private const string EchoPlaintext = "1616140317555161061";
-    private const string PostEncrypt = "RypEvHKD8QQKFhvQ6QleEB4J58tiPdvo+rtK1I9qca6aM/wvqnLSV5zEPeusUiX5L5X/0lWfrf0QADHHhGd3QczcdCUpj911L3vg3W/sYYvuJTs3TUUkSUXxaccAS0qhxchrRYt66wiSpGLYL42aM6A8dTT+6k4aSknmPj48kzJs8qLjvd4Xgpue06DOdnLxAUHzM6+kDZ+HMZfJYuR+LtwGc2hgf5gsijff0ekUNXZiqATP7PF5mZxZ3Izoun1s4zG4LUMnvw2r+KqCKIw+3IQH03v+BCA9nMELNqbSf6tiWSrXJB3LAVGUcallcrw8V2t9EL4EhzJWrQUax5wLVMNS0+rUPA3k22Ncx4XXZS9o0MBH27Bo6BpNelZpS+/uh9KsNlY6bHCmJU9p8g7m3fVKn28H3KDYA5Pl/T8Z1ptDAVe0lXdQ2YoyyH2uyPIGHBZZIs2pDBS8R07+qN+E7Q==";
-    private const string PostPlaintext = "<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName>\n"
-        + "<FromUserName><![CDATA[mycreate]]></FromUserName>\n"
-        + "<CreateTime>1409659813</CreateTime>\n"
-        + "<MsgType><![CDATA[text]]></MsgType>\n"
-        + "<Content><![CDATA[hello]]></Content>\n"
-        + "<MsgId>4561255354251345929</MsgId>\n"
-        + "<AgentID>218</AgentID>\n"
-        + "</xml>";
-
     // What the end-to-end tests register: the simulator's default corp.
     private const string CorpId = SimulatorOptions.DefaultCorpId;
 
     private static readonly DateTimeOffset T0 = new(2026, 3, 2, 9, 0, 0, TimeSpan.Zero);
-    private static readonly CallbackCipher Cipher = new(Token, EncodingAesKey);
-    private static readonly WeComMessageCrypto AppCrypto = new(Token, EncodingAesKey, SampleCorpId);
+    private static readonly CallbackCipher Cipher = new(WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
+    private static readonly WeComMessageCrypto AppCrypto = new(WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, WeComPublishedSample.CorpId);
 
     private readonly FakeTimeProvider _time = new(T0);
     private static readonly HttpClient Http = new();
@@ -55,14 +40,14 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task DisposeAsync() => await _simulator.DisposeAsync();
 
     [Theory]
-    [InlineData(EchoStr, EchoPlaintext, "1409659589", "263014780", "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3")]
-    [InlineData(PostEncrypt, PostPlaintext, "1409659813", "1372623149", "477715d11cdb4164915debcba66cb864d751f3e6")]
+    [InlineData(WeComPublishedSample.EchoStr, WeComPublishedSample.EchoPlaintext, "1409659589", "263014780", "5c45ff5e21c57e6ad56bac8758b79b1d9ac89fd3")]
+    [InlineData(WeComPublishedSample.PostEncrypt, WeComPublishedSample.PostPlaintext, "1409659813", "1372623149", "477715d11cdb4164915debcba66cb864d751f3e6")]
     public void Encrypting_a_published_plaintext_with_its_random_bytes_reproduces_the_published_ciphertext_and_signature(
         string published, string plaintext, string timestamp, string nonce, string signature)
     {
         var random = RawDecrypt(published)[..16];
 
-        Assert.Equal(published, Cipher.Encrypt(plaintext, SampleCorpId, random));
+        Assert.Equal(published, Cipher.Encrypt(plaintext, WeComPublishedSample.CorpId, random));
         Assert.Equal(signature, Cipher.Signature(timestamp, nonce, published));
     }
 
@@ -74,10 +59,10 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public void Pads_of_1_16_17_and_32_round_trip_through_the_apps_crypto(int pad)
     {
         // 16 random + 4 length + message + corpid, padded to 32: the message length that leaves this pad.
-        var length = ((32 - pad - (20 + SampleCorpId.Length)) % 32 + 32) % 32 + 64;
+        var length = ((32 - pad - (20 + WeComPublishedSample.CorpId.Length)) % 32 + 32) % 32 + 64;
         var message = new string('m', length);
 
-        var encrypt = Cipher.Encrypt(message, SampleCorpId);
+        var encrypt = Cipher.Encrypt(message, WeComPublishedSample.CorpId);
 
         var raw = RawDecrypt(encrypt);
         Assert.Equal(0, raw.Length % 32);
@@ -89,20 +74,20 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public void A_sealed_status_change_verifies_and_decrypts_with_the_apps_crypto()
     {
-        var xml = CallbackSender.LivingStatusEvent(SampleCorpId, "1000002", "lv-42", 2, 1772442000);
+        var xml = CallbackSender.LivingStatusEvent(WeComPublishedSample.CorpId, "1000002", "lv-42", 2, 1772442000);
 
-        var post = CallbackSender.Seal(Cipher, SampleCorpId, "1000002", xml, CallbackTamper.None, 1772442005, "1234567");
+        var post = CallbackSender.Seal(Cipher, WeComPublishedSample.CorpId, "1000002", xml, CallbackTamper.None, 1772442005, "1234567");
 
         Assert.Equal("<xml><ToUserName><![CDATA[wx5823bf96d3bd56c7]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName>"
             + "<CreateTime>1772442000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[living_status_change]]></Event>"
             + "<LivingId><![CDATA[lv-42]]></LivingId><Status>2</Status><AgentID>1000002</AgentID></xml>", xml);
         Assert.Equal(("1772442005", "1234567"), (post.Timestamp, post.Nonce));
         var encrypt = WeComCallbackEnvelope.ReadEncrypt(post.Body);
-        Assert.Equal(WeComCallbackEnvelope.Build(SampleCorpId, "1000002", encrypt), post.Body);
+        Assert.Equal(WeComCallbackEnvelope.Build(WeComPublishedSample.CorpId, "1000002", encrypt), post.Body);
         var decrypted = AppCrypto.VerifyAndDecrypt(post.MsgSignature, post.Timestamp, post.Nonce, encrypt);
         Assert.Equal(xml, decrypted);
         var e = WeComCallbackEnvelope.ParseEvent(decrypted);
-        Assert.Equal(("event", "living_status_change", SampleCorpId, "sys", 1772442000L, "1000002", "lv-42", 2),
+        Assert.Equal(("event", "living_status_change", WeComPublishedSample.CorpId, "sys", 1772442000L, "1000002", "lv-42", 2),
             (e.MsgType, e.Event, e.ToUserName, e.FromUserName, e.CreateTime, e.AgentId, e.LivingId, e.Status));
     }
 
@@ -114,9 +99,9 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [InlineData(CallbackTamper.Xml, WeComCallbackReason.BadXml)]
     public void Each_tamper_mode_is_refused_by_the_apps_crypto(CallbackTamper tamper, WeComCallbackReason reason)
     {
-        var xml = CallbackSender.LivingStatusEvent(SampleCorpId, "1000002", "lv-42", 2, 1772442000);
+        var xml = CallbackSender.LivingStatusEvent(WeComPublishedSample.CorpId, "1000002", "lv-42", 2, 1772442000);
 
-        var post = CallbackSender.Seal(Cipher, SampleCorpId, "1000002", xml, tamper, 1772442005, "1234567");
+        var post = CallbackSender.Seal(Cipher, WeComPublishedSample.CorpId, "1000002", xml, tamper, 1772442005, "1234567");
 
         var error = Assert.Throws<WeComCallbackException>(() => Receive(AppCrypto, post.MsgSignature, post.Timestamp, post.Nonce, post.Body));
         Assert.Equal(reason, error.Reason);
@@ -134,7 +119,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
         await using var receiver = await Receiver.StartAsync(CorpId);
 
         using var put = await Http.PutAsJsonAsync(Sim($"sim/callbacks/{CorpId}"),
-            new { url = receiver.Url + "?code=function-key", token = Token, encodingAesKey = EncodingAesKey });
+            new { url = receiver.Url + "?code=function-key", token = WeComPublishedSample.Token, encodingAesKey = WeComPublishedSample.EncodingAesKey });
         var answer = await JsonAsync(put);
 
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
@@ -159,7 +144,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
         await using var receiver = await Receiver.StartAsync(CorpId, echoSuffix: "\n");
 
         using var put = await Http.PutAsJsonAsync(Sim($"sim/callbacks/{CorpId}"),
-            new { url = receiver.Url, token = Token, encodingAesKey = EncodingAesKey, agentId = "1000002" });
+            new { url = receiver.Url, token = WeComPublishedSample.Token, encodingAesKey = WeComPublishedSample.EncodingAesKey, agentId = "1000002" });
         var answer = await JsonAsync(put);
 
         Assert.Equal(HttpStatusCode.UnprocessableEntity, put.StatusCode);
@@ -177,7 +162,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task A_URL_check_that_cannot_connect_is_422_with_status_0()
     {
-        var check = await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, ClosedPortUrl(), Token, EncodingAesKey);
+        var check = await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, ClosedPortUrl(), WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
 
         Assert.NotNull(check);
         Assert.Equal((false, 0), (check.Verified, check.Status));
@@ -189,7 +174,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task A_status_change_is_delivered_as_WeComs_retries_and_answered_by_get_living_info()
     {
         await using var receiver = await Receiver.StartAsync(CorpId);
-        var check = await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, Token, EncodingAesKey);
+        var check = await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
         Assert.True(check!.Verified);
         const string livingId = "lv-callback-3m2x";
 
@@ -234,7 +219,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task An_anchors_live_that_ends_keeps_its_start_and_concurrent_deliveries_all_arrive()
     {
         await using var receiver = await Receiver.StartAsync(CorpId);
-        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, Token, EncodingAesKey, verify: false);
+        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, verify: false);
         var onAir = _simulator.State.Anchors.Add("anchor-cb", 10)[1];
         Assert.Equal(1, onAir.Status);
 
@@ -257,7 +242,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task A_tampered_delivery_is_refused_by_a_receiver_using_the_apps_crypto(string tamper, string reason)
     {
         await using var receiver = await Receiver.StartAsync(CorpId);
-        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, Token, EncodingAesKey);
+        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
 
         using var sent = await Http.PostAsJsonAsync(Sim("sim/lives/lv-tamper-1m1x/status"), new { status = 2, tamper });
         var answer = await JsonAsync(sent);
@@ -271,7 +256,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task A_raw_event_arrives_exactly_as_given()
     {
         await using var receiver = await Receiver.StartAsync(CorpId);
-        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, Token, EncodingAesKey, agentId: "1000017");
+        await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, agentId: "1000017");
         const string xml = "<xml><ToUserName><![CDATA[ww-sim-corp]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><Note>直播 ✓</Note></xml>";
 
         using var sent = await Http.PostAsJsonAsync(Sim($"sim/callbacks/{CorpId}/send"), new { xml, deliveries = 2 });
@@ -291,7 +276,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     public async Task A_delivery_that_cannot_connect_is_status_0_with_the_exception()
     {
         using var put = await Http.PutAsJsonAsync(Sim($"sim/callbacks/{CorpId}?verify=false"),
-            new { url = ClosedPortUrl(), token = Token, encodingAesKey = EncodingAesKey });
+            new { url = ClosedPortUrl(), token = WeComPublishedSample.Token, encodingAesKey = WeComPublishedSample.EncodingAesKey });
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         Assert.True((await JsonAsync(put)).GetProperty("skipped").GetBoolean());
 
@@ -309,8 +294,8 @@ public sealed class CallbackSenderTests : IAsyncLifetime
         using var none = await Http.PostAsJsonAsync(Sim("sim/lives/lv-x-1m1x/status"), new { status = 2 });
         Assert.Equal(HttpStatusCode.BadRequest, none.StatusCode);
 
-        await _simulator.State.Callbacks.RegisterCallbackAsync("ww-corp-a", ClosedPortUrl(), Token, EncodingAesKey, verify: false);
-        await _simulator.State.Callbacks.RegisterCallbackAsync("ww-corp-b", ClosedPortUrl(), Token, EncodingAesKey, verify: false);
+        await _simulator.State.Callbacks.RegisterCallbackAsync("ww-corp-a", ClosedPortUrl(), WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, verify: false);
+        await _simulator.State.Callbacks.RegisterCallbackAsync("ww-corp-b", ClosedPortUrl(), WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, verify: false);
         using var two = await Http.PostAsJsonAsync(Sim("sim/lives/lv-x-1m1x/status"), new { status = 2 });
         var error = (await JsonAsync(two)).GetProperty("error").GetString();
         Assert.Equal(HttpStatusCode.BadRequest, two.StatusCode);
@@ -386,8 +371,8 @@ public sealed class CallbackSenderTests : IAsyncLifetime
 
     private static void AssertNoSecrets(string text)
     {
-        Assert.DoesNotContain(Token, text, StringComparison.Ordinal);
-        Assert.DoesNotContain(EncodingAesKey[..20], text, StringComparison.Ordinal);
+        Assert.DoesNotContain(WeComPublishedSample.Token, text, StringComparison.Ordinal);
+        Assert.DoesNotContain(WeComPublishedSample.EncodingAesKey[..20], text, StringComparison.Ordinal);
     }
 
     /// <summary>An http URL on a loopback port nothing listens on.</summary>
@@ -403,7 +388,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     private static byte[] RawDecrypt(string encrypt)
     {
         using var aes = Aes.Create();
-        aes.Key = Convert.FromBase64String(EncodingAesKey + "=");
+        aes.Key = Convert.FromBase64String(WeComPublishedSample.EncodingAesKey + "=");
         return aes.DecryptCbc(Convert.FromBase64String(encrypt), aes.Key.AsSpan(0, 16), PaddingMode.None);
     }
 
@@ -426,7 +411,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
 
         public static async Task<Receiver> StartAsync(string corpId, string echoSuffix = "")
         {
-            var crypto = new WeComMessageCrypto(Token, EncodingAesKey, corpId);
+            var crypto = new WeComMessageCrypto(WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, corpId);
             var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
             builder.Configuration.Sources.Clear();
             builder.Logging.ClearProviders();
