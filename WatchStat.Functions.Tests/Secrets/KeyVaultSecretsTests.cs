@@ -6,6 +6,7 @@ using WatchStat.Secrets;
 using WatchStat.Storage;
 using WatchStat.Tests.Infrastructure;
 using WatchStat.WeCom;
+using WatchStat.WeCom.Callbacks;
 using WatchStat.WeComSimulator;
 
 namespace WatchStat.Tests.Secrets;
@@ -38,6 +39,11 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         ["WeCom:Apps:default:SecretName"] = "wecom-training",
         ["WeCom:Apps:sales:CorpId"] = SalesCorp,
         ["WeCom:Apps:sales:SecretName"] = "wecom-sales",
+        ["WeCom:Apps:default:CallbackTokenSecretName"] = "wecom-training-callback-token",
+        ["WeCom:Apps:default:EncodingAesKeySecretName"] = "wecom-training-aes-key",
+        // Named, but never put in the vault.
+        ["WeCom:Apps:sales:CallbackTokenSecretName"] = "wecom-sales-callback-token",
+        ["WeCom:Apps:sales:EncodingAesKeySecretName"] = "wecom-sales-aes-key",
     };
 
     protected override void ConfigureServices(IServiceCollection services) => services.AddSingleton(_vault.CreateClient());
@@ -53,6 +59,34 @@ public sealed class KeyVaultSecretsTests : PipelineTest
     {
         await base.DisposeAsync();
         _vault.Dispose();
+    }
+
+    [Fact]
+    public async Task The_callback_keys_come_from_the_vault_read_once_for_many_callbacks_and_a_missing_one_names_its_secret()
+    {
+        const string aesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
+        _vault.Set("wecom-training-callback-token", "KvCallbackToken");
+        _vault.Set("wecom-training-aes-key", aesKey);
+        var keys = Host.Get<WeComCallbackKeys>();
+        var apps = Host.Get<WeComApps>();
+
+        for (var i = 0; i < 20; i++)
+        {
+            var crypto = await keys.ForAsync(apps.Get(null), default);
+            var echo = crypto.Encrypt($"echo-{i}");
+            Assert.Equal($"echo-{i}", crypto.VerifyAndDecrypt(crypto.Signature("1", "n", echo), "1", "n", echo));
+        }
+        Assert.Equal((1, 1), (_vault.Reads("wecom-training-callback-token"), _vault.Reads("wecom-training-aes-key")));
+        // The value is the vault's, not a setting's: a signature made with another Token does not verify.
+        var other = new WeComMessageCrypto("OtherToken", aesKey, TrainingCorp);
+        var spoofed = other.Encrypt("x");
+        Assert.False((await keys.ForAsync(apps.Get(null), default)).VerifySignature(other.Signature("1", "n", spoofed), "1", "n", spoofed));
+
+        Assert.True(keys.HasCallback(apps.Get("sales"))); // named in settings ...
+        var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => keys.ForAsync(apps.Get("sales"), default)); // ... but not in the vault
+        Assert.Contains("wecom-sales-", error.Message, StringComparison.Ordinal);
+        Assert.Contains(FakeKeyVault.VaultUri.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("KvCallbackToken", string.Join('\n', Host.Logs.GetSnapshot().Select(r => r.Message + r.Exception)), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -107,6 +107,20 @@ public sealed class SettingsTests
     }
 
     [Fact]
+    public async Task The_sample_settings_start_the_app_with_a_callback_route_for_the_default_app()
+    {
+        var values = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Infrastructure.RepoPaths.Combine("local.settings.sample.json")))
+            .RootElement.GetProperty("Values").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString());
+        using var host = Build(values);
+
+        await host.StartAsync();
+
+        var apps = host.Services.GetRequiredService<WeComApps>();
+        Assert.True(host.Services.GetRequiredService<WatchStat.WeCom.Callbacks.WeComCallbackKeys>().HasCallback(apps.Get(null)));
+        await host.StopAsync();
+    }
+
+    [Fact]
     public async Task An_empty_KeyVault_Uri_means_secrets_from_configuration()
     {
         using var host = Build(new() { ["AzureWebJobsStorage"] = "UseDevelopmentStorage=true", ["KeyVault:Uri"] = "", ["WeCom:CorpId"] = "ww", ["WeCom:Secret"] = "s" });
