@@ -22,6 +22,13 @@ public sealed record IdleFigures(double FirstPageSeconds, double LinesPerMinute)
 public sealed record RecoveryFigures(double RecoverySeconds, double CompletedSeconds, int PagesBeforeKill);
 
 /// <summary>
+/// (10) WeCom's callback in the real host, as the simulator (WeCom) sees it, warm: the URL check's round trip, a status
+/// event's (a Livings update), an ended event's (which starts a run), each in ms; and for one big live, "live ended"
+/// (the event leaves WeCom) → its run completed, in seconds.
+/// </summary>
+public sealed record CallbackFigures(IReadOnlyList<double> UrlCheckMs, IReadOnlyList<double> StatusEventMs, IReadOnlyList<double> EndedEventMs, double EndedToCompletedSeconds, int Pages);
+
+/// <summary>
 /// The real-host part of the benchmark: the published app in a real Azure Functions host (<see cref="FunctionsHost"/>),
 /// with its own Azurite (nothing else touches its queue) and the benchmark's simulator. The app is driven only the
 /// way a client drives it, <c>POST /api/harvests</c>, and observed from outside: the simulator's timeline of
@@ -71,6 +78,8 @@ public sealed class HostMeasurements : IAsyncDisposable
             // when four instances harvest at once. Against a simulator with no latency that share, not the host's
             // per-page work, would be what ten lives at once measure; one instance alone may use the whole budget.
             ["WeCom:MaxCallsPerMinute"] = "10000",
+            ["WeCom:CallbackToken"] = CallbackToken,
+            ["WeCom:EncodingAesKey"] = EncodingAesKey,
         };
         var app = await FunctionsHost.PublishedAppAsync();
         var host = await FunctionsHost.StartAsync(launcher, "bench", settings);
@@ -118,6 +127,7 @@ public sealed class HostMeasurements : IAsyncDisposable
     public async Task<IdleFigures> FirstPageAfterIdleAsync()
     {
         await PrepareAsync(latencyMs: 0);
+        await OutputSettledAsync(); // the lines of what ran before (a run's "completed" line trails its status row) are not idle lines
         var idleLines = _host.OutputLines;
         var idle = Stopwatch.StartNew();
         await Task.Delay(MaxPollingInterval * 2 + TimeSpan.FromMilliseconds(500));
@@ -177,6 +187,57 @@ public sealed class HostMeasurements : IAsyncDisposable
             ?? throw Failure($"{livingId} completed with no get_watch_stat call after the restart.");
         _simulator.State.Options.LatencyMilliseconds = 0;
         return new RecoveryFigures(Stopwatch.GetElapsedTime(restarted, resumed.Arrived).TotalSeconds, completed.TotalSeconds, pagesBeforeKill);
+    }
+
+    private const string CallbackToken = "BenchToken2026";
+    private const string EncodingAesKey = "bEnChMaRkKeY0123456789abcdefghijklmnopqrstE";
+
+    /// <summary>
+    /// (10) WeCom's callback: the simulator, as WeCom, registers the app's callback URL (its URL check), then sends
+    /// <paramref name="samples"/> URL checks, status-1 events and status-2 events, one at a time, after 10 of each
+    /// not counted (the first requests of a route JIT its code); the ended events' one-page runs are harvested by the
+    /// host meanwhile, as they would be. Then one live of <paramref name="viewers"/> ends: the time from the event's
+    /// send to the run's <c>CompletedAt</c> (both this machine's clock).
+    /// </summary>
+    public async Task<CallbackFigures> CallbacksAsync(int samples, int viewers)
+    {
+        await PrepareAsync(latencyMs: 0);
+        var callbacks = _simulator.State.Callbacks;
+        var check = await callbacks.RegisterCallbackAsync(SimulatorOptions.DefaultCorpId, new Uri(_host.BaseUrl, "api/wecom/callback/default").ToString(),
+            CallbackToken, EncodingAesKey);
+        if (check is not { Verified: true }) throw Failure($"The host failed WeCom's URL check: {check}");
+
+        async Task<List<double>> SampleAsync(Func<Task<(bool Ok, double Ms, string What)>> once)
+        {
+            var values = new List<double>();
+            for (var i = -10; i < samples; i++)
+            {
+                var (ok, ms, what) = await once();
+                if (!ok) throw Failure($"A callback failed: {what}");
+                if (i >= 0) values.Add(ms);
+            }
+            return values;
+        }
+        var urlChecks = await SampleAsync(async () =>
+        {
+            var c = await callbacks.VerifyCallbackAsync(SimulatorOptions.DefaultCorpId);
+            return (c.Verified, c.ElapsedMs, c.ToString());
+        });
+        async Task<(bool, double, string)> EventAsync(int status)
+        {
+            var sent = await callbacks.ChangeStatusAsync(Measurements.NewLive(1, 1), status, SimulatorOptions.DefaultCorpId);
+            var delivery = sent.Deliveries.Single();
+            return (delivery.Status == 200, delivery.ElapsedMs, delivery.ToString());
+        }
+        var statusEvents = await SampleAsync(() => EventAsync(1));
+        var endedEvents = await SampleAsync(() => EventAsync(2));
+
+        var livingId = Measurements.NewLive(viewers * 6 / 10, viewers * 4 / 10);
+        var ended = DateTimeOffset.UtcNow;
+        var end = await callbacks.ChangeStatusAsync(livingId, 2, SimulatorOptions.DefaultCorpId);
+        if (end.Deliveries.Single().Status != 200) throw Failure($"The ended event of {livingId} was answered {end.Deliveries.Single()}");
+        var status = await WaitForCompletedAsync(livingId, TimeSpan.FromMinutes(3));
+        return new CallbackFigures(urlChecks, statusEvents, endedEvents, (status.CompletedAt!.Value - ended).TotalSeconds, status.PagesDone);
     }
 
     /// <summary>The worker's (the app's process, a child of the host) peak resident memory (VmHWM) in bytes; 0 if not found.</summary>

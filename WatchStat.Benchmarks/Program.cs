@@ -87,6 +87,8 @@ var chains = new List<ChainFigures>();
 var concurrent = new List<double>();
 var idle = new List<IdleFigures>();
 var workerPeaks = new List<double>();
+var callbackRuns = new List<CallbackFigures>();
+const int callbackSamples = 50;
 RecoveryFigures? recovery = null;
 var maxPolling = TimeSpan.Zero;
 string? hostFailure = null;
@@ -106,6 +108,8 @@ if (launcher is not null)
                 await Step($"run {run}: (9) host, one chain, {latencyViewers:N0} viewers", async () => chains.Add(await host.OneChainAsync(latencyViewers)));
                 await Step($"run {run}: (9) host, {hostLives} lives of {latencyViewers:N0} viewers at once", async () => concurrent.Add(await host.ConcurrentLivesPagesPerSecondAsync(hostLives, latencyViewers)));
                 await Step($"run {run}: (9) host, first page after {(maxPolling * 2).TotalSeconds:0.#} s idle", async () => idle.Add(await host.FirstPageAfterIdleAsync()));
+                await Step($"run {run}: (10) host, WeCom's callback: {callbackSamples} URL checks and events, and a {latencyViewers:N0}-viewer live ended → completed",
+                    async () => callbackRuns.Add(await host.CallbacksAsync(callbackSamples, latencyViewers)));
                 if (host.WorkerPeakBytes() is > 0 and var peak) workerPeaks.Add(peak / 1048576.0);
             }
             await Step($"(9) host, kill -9 with a page in flight and restart, {latencyViewers:N0} viewers at 100 ms a call", async () => recovery = await host.RecoveryAfterKillAsync(latencyViewers));
@@ -180,6 +184,22 @@ if (chains.Count > 0)
         new("9", "real host, the worker's peak resident memory (VmHWM) since it started, after each run", workerPeaks, "MB", "0", "", null),
     ]);
 }
+if (callbackRuns.Count > 0)
+{
+    var urlChecks = callbackRuns.SelectMany(c => c.UrlCheckMs).ToList();
+    var statusEvents = callbackRuns.SelectMany(c => c.StatusEventMs).ToList();
+    var endedEvents = callbackRuns.SelectMany(c => c.EndedEventMs).ToList();
+    figures.AddRange(
+    [
+        new("10", $"real host, WeCom's URL check (GET, verify and decrypt echostr), warm, median of {urlChecks.Count}", [Stats.Median(urlChecks)], "ms", "0.0", "< 200 ms", Stats.Median(urlChecks) < 200),
+        new("10", "real host, WeCom's URL check, warm, p95", [Stats.Percentile(urlChecks, 95)], "ms", "0.0", "< 200 ms", Stats.Percentile(urlChecks, 95) < 200),
+        new("10", $"real host, status event (live, a Livings update), warm, median of {statusEvents.Count}", [Stats.Median(statusEvents)], "ms", "0.0", "", null),
+        new("10", "real host, status event, warm, p95", [Stats.Percentile(statusEvents, 95)], "ms", "0.0", "", null),
+        new("10", $"real host, ended event (starts a run; WeCom allows 5 s), warm, median of {endedEvents.Count}", [Stats.Median(endedEvents)], "ms", "0.0", "", null),
+        new("10", "real host, ended event, warm, p95", [Stats.Percentile(endedEvents, 95)], "ms", "0.0", "< 5000 ms", Stats.Percentile(endedEvents, 95) < 5000),
+        new("10", $"real host, live ended in WeCom → run completed, {latencyViewers:N0} viewers ({callbackRuns[0].Pages} pages)", callbackRuns.Select(c => c.EndedToCompletedSeconds).ToList(), "s", "0.0", "", null),
+    ]);
+}
 if (recovery is { } r)
 {
     figures.AddRange(
@@ -193,7 +213,7 @@ var header = $"WatchStat benchmark, {DateTimeOffset.Now:yyyy-MM-dd HH:mm zzz}: {
     + "Azurite in memory and the simulator on loopback; the CLI as its own process with WeCom:MaxCallsPerMinute 10000"
     + (launcher is null
         ? (only == "local" ? "." : "; no Functions host found, figure 9 skipped.")
-        : $"; figure 9: the published app in the Functions host ({launcher.Kind}), its own Azurite, host.json as shipped, WeCom:MaxCallsPerMinute 10000."
+        : $"; figure 9 and 10: the published app in the Functions host ({launcher.Kind}), its own Azurite, host.json as shipped, WeCom:MaxCallsPerMinute 10000."
             + (hostFailure is null ? "" : $" Figure 9 FAILED: {hostFailure}"));
 figures.RemoveAll(f => f.Values.Count == 0);
 Report.Print(figures, header);
