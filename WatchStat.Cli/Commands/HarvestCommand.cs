@@ -37,6 +37,11 @@ public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
         if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
         var loop = ActivatorUtilities.CreateInstance<HarvestLoop>(host.Services);
         var store = host.Services.GetRequiredService<HarvestStore>();
+        if (await store.GetAsync(settings.LivingId, cancellationToken) is { } stored && !HarvestRuns.IsSameApp(stored, app))
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {HarvestRuns.OtherAppProblem(stored, app)}");
+            return ExitCodes.Usage;
+        }
 
         var started = TimeProvider.System.GetTimestamp();
         var status = settings.Json

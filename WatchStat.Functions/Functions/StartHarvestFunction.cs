@@ -10,7 +10,7 @@ namespace WatchStat.Functions;
 /// <summary>
 /// <c>POST /api/harvests</c> with <c>{"livingid": "...", "app": "..."}</c> (app optional: <c>default</c>): starts harvesting a live (202 Accepted), or returns the
 /// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
-/// and changes nothing. The first page leaves through the queue output binding.
+/// and changes nothing; a live harvested as another app is a 409 problem and changes nothing. The first page leaves through the queue output binding.
 /// </summary>
 public sealed class StartHarvestFunction(HarvestRequests requests)
 {
@@ -25,7 +25,8 @@ public sealed class StartHarvestFunction(HarvestRequests requests)
         if (problem is not null) return new StartHarvestOutput { Result = problem };
 
         var result = await requests.RequestAsync(livingId, appName, force, cancellationToken);
-        if (result is not { Start: { } start }) return new StartHarvestOutput { Result = Problems.BadRequest(result.Problem!) };
+        if (result is not { Start: { } start })
+            return new StartHarvestOutput { Result = result.Conflict ? Problems.Conflict(result.Problem!) : Problems.BadRequest(result.Problem!) };
         var location = HarvestRoutes.StatusPath(livingId!);
         return new StartHarvestOutput
         {

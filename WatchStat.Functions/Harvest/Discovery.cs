@@ -122,12 +122,15 @@ public sealed partial class Discovery(
         }
 
         var current = await store.GetAsync(livingId, cancellationToken);
+        if (current is not null && !HarvestRuns.IsSameApp(current, app))
+            return Skip($"harvested as app '{current.App}' (run {current.RunId}): its rows are that app's");
         if (current is not null && HarvestStates.IsActive(current.State))
             return Skip($"already {current.State} (run {current.RunId})");
         if (current is { State: HarvestStates.Completed }) why += "; a fresh run refreshes the completed one";
         if (dryRun) return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why);
 
         var start = await runs.StartAsync(livingId, app, force: false, cancellationToken);
+        if (start.OtherApp is { } other) return Skip($"harvested as app '{other}' (run {start.Status.RunId}): its rows are that app's");
         if (!start.Created) return Skip($"already {start.Status.State} (run {start.Status.RunId})");
         await sender.SendAsync(HarvestRuns.FirstPageOf(start.Status), delay: null, cancellationToken);
         LogEnqueued(livingId, app.Name, start.Status.RunId, why);

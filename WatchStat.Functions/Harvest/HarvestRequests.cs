@@ -7,6 +7,9 @@ namespace WatchStat.Harvest;
 public sealed record HarvestRequestResult(string? Problem, HarvestStart? Start)
 {
     public bool Accepted => Problem is null;
+
+    /// <summary>The live is harvested as another app: a conflict with the stored run (HTTP 409), not bad input.</summary>
+    public bool Conflict { get; init; }
 }
 
 /// <summary>
@@ -15,7 +18,7 @@ public sealed record HarvestRequestResult(string? Problem, HarvestStart? Start)
 /// lives), and started under the no-second-chain rule. Sending the first page is the caller's part: the HTTP
 /// function through its output binding, the CLI through <see cref="HarvestPageSender"/>.
 /// </summary>
-public sealed class HarvestRequests(WeComApps apps, LivingStore livings, HarvestRuns runs, TimeProvider time)
+public sealed class HarvestRequests(WeComApps apps, LivingStore livings, HarvestStore store, HarvestRuns runs, TimeProvider time)
 {
     public async Task<HarvestRequestResult> RequestAsync(string? livingId, string? appName, bool force, CancellationToken cancellationToken)
     {
@@ -23,8 +26,14 @@ public sealed class HarvestRequests(WeComApps apps, LivingStore livings, Harvest
         if (apps.Check(appName) is { } wrongApp) return new HarvestRequestResult(wrongApp, null);
 
         var app = apps.Get(appName);
+        // Refused before anything is written; HarvestRuns checks again under the row's ETag for a race.
+        if (await store.GetAsync(livingId!, cancellationToken) is { } stored && !HarvestRuns.IsSameApp(stored, app))
+            return new HarvestRequestResult(HarvestRuns.OtherAppProblem(stored, app), null) { Conflict = true };
         await livings.RecordArrivalAsync(livingId!, app.Name, LivingStore.ArrivedViaHttp, time.GetUtcNow(), cancellationToken);
-        return new HarvestRequestResult(null, await runs.StartAsync(livingId!, app, force, cancellationToken));
+        var start = await runs.StartAsync(livingId!, app, force, cancellationToken);
+        return start.OtherApp is null
+            ? new HarvestRequestResult(null, start)
+            : new HarvestRequestResult(HarvestRuns.OtherAppProblem(start.Status, app), null) { Conflict = true };
     }
 
     /// <summary>

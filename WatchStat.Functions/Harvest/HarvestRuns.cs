@@ -4,8 +4,15 @@ using WatchStat.WeCom;
 
 namespace WatchStat.Harvest;
 
-/// <summary>What starting a harvest did: the live's status row, and the first page's message when one must be sent.</summary>
-public sealed record HarvestStart(HarvestRecord Status, HarvestPageMessage? FirstPage, bool Created);
+/// <summary>
+/// What starting a harvest did: the live's status row, and the first page's message when one must be sent. When the
+/// live's run belongs to another WeCom app (<see cref="OtherApp"/>), nothing was started or changed.
+/// </summary>
+public sealed record HarvestStart(HarvestRecord Status, HarvestPageMessage? FirstPage, bool Created)
+{
+    /// <summary>The app of the live's stored run, when it is not the app that asked: its rows are that app's.</summary>
+    public string? OtherApp { get; init; }
+}
 
 /// <summary>A retry: the run as it now stands and the message that re-drives it, or the problem when there is none.</summary>
 public sealed record HarvestRetry(HarvestRecord? Status, HarvestPageMessage? Next, string? Problem);
@@ -24,6 +31,8 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
         string livingId, WeComApp app, bool force, CancellationToken cancellationToken, DateTimeOffset? unlessStartedSince = null) =>
         store.UpdateStatusAsync(livingId, async existing =>
         {
+            if (existing is not null && !IsSameApp(existing, app))
+                return new HarvestStart(existing, FirstPage: null, Created: false) { OtherApp = existing.App };
             if (existing is not null && !force && (HarvestStates.IsActive(existing.State) || existing.StartedAt >= unlessStartedSince))
                 return new HarvestStart(existing, FirstPage: null, Created: false);
 
@@ -58,6 +67,13 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
             await store.MarkActiveAsync(status, cancellationToken);
             return await store.TryReplaceAsync(status, cancellationToken) ? new HarvestRetry(status, NextPageOf(status), null) : null;
         }, cancellationToken);
+
+    public static bool IsSameApp(HarvestRecord run, WeComApp app) => string.Equals(run.App, app.Name, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Why a request of <paramref name="app"/> for a live harvested as another app is refused (409, CLI exit 2).</summary>
+    public static string OtherAppProblem(HarvestRecord run, WeComApp app) =>
+        $"Live '{run.LivingId}' is harvested as WeCom app '{run.App}', not '{app.Name}': its status and viewer rows are that app's, and a "
+        + $"run of another app would overwrite them. Name app '{run.App}' to harvest it again.";
 
     public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App);
 

@@ -14,6 +14,7 @@ public sealed record CallbackOutcome(string Outcome, HarvestPageMessage? FirstPa
     public const string Duplicate = "duplicate";
     public const string StatusRecorded = "status-recorded";
     public const string Ignored = "ignored";
+    public const string OtherApp = "other-app";
 }
 
 /// <summary>
@@ -61,6 +62,12 @@ public sealed partial class LiveStatusCallbacks(
             return Done(app, new CallbackOutcome(CallbackOutcome.Duplicate, null));
         }
         var start = await requests.RequestEndedAsync(livingId, app, firstReceivedAt, cancellationToken);
+        if (start.OtherApp is { } other)
+        {
+            // Acknowledged all the same: WeCom's retries would change nothing. The claim stays open, so nothing is lost.
+            LogOtherApp(app.Name, livingId, other);
+            return Done(app, new CallbackOutcome(CallbackOutcome.OtherApp, null));
+        }
         await livings.RecordEndedEventRunAsync(livingId, createTime, start.Status.RunId, cancellationToken);
         LogEnded(app.Name, livingId, start.Status.RunId, start.Created ? "started" : $"already {start.Status.State}");
         return Done(app, new CallbackOutcome(start.Created ? CallbackOutcome.Started : CallbackOutcome.AlreadyRunning, start.FirstPage));
@@ -80,6 +87,10 @@ public sealed partial class LiveStatusCallbacks(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WeCom callback for app {App}: live {LivingId} ended; harvest run {RunId} {What}")]
     private partial void LogEnded(string app, string livingId, string runId, string what);
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "WeCom callback for app {App}: live {LivingId} ended, but it is harvested as app {OtherApp}; no run started (its rows are that app's)")]
+    private partial void LogOtherApp(string app, string livingId, string otherApp);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "WeCom callback for app {App}: live {LivingId} ended, delivered again; run {RunId} is its harvest")]
     private partial void LogDuplicate(string app, string livingId, string runId);
