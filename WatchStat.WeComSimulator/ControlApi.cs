@@ -157,16 +157,16 @@ internal static class ControlApi
             var value = property.Value;
             LiveSpec? updated = property.Name.ToUpperInvariant() switch
             {
-                "MEMBERS" when value.TryGetInt32(out int v) => spec with { Members = v },
-                "EXTERNALS" when value.TryGetInt32(out int v) => spec with { Externals = v },
+                "MEMBERS" when IsInt(value, out int v) => spec with { Members = v },
+                "EXTERNALS" when IsInt(value, out int v) => spec with { Externals = v },
                 "PAGESIZE" when value.ValueKind == JsonValueKind.Null => spec with { PageSize = null },
-                "PAGESIZE" when value.TryGetInt32(out int v) => spec with { PageSize = v },
-                "DURATIONSECONDS" when value.TryGetInt32(out int v) => spec with { DurationSeconds = v },
+                "PAGESIZE" when IsInt(value, out int v) => spec with { PageSize = v },
+                "DURATIONSECONDS" when IsInt(value, out int v) => spec with { DurationSeconds = v },
                 "INVITORSHARE" when value.ValueKind == JsonValueKind.Number => spec with { InvitorShare = value.GetDouble() },
                 "REPEATWITHINPAGE" when IsBoolean(value) => spec with { RepeatWithinPage = value.GetBoolean() },
                 "REPEATACROSSPAGES" when IsBoolean(value) => spec with { RepeatAcrossPages = value.GetBoolean() },
-                "EMPTYPAGEEVERY" when value.TryGetInt32(out int v) => spec with { EmptyPageEvery = v },
-                "STUCKATPAGE" when value.TryGetInt32(out int v) => spec with { StuckAtPage = v },
+                "EMPTYPAGEEVERY" when IsInt(value, out int v) => spec with { EmptyPageEvery = v },
+                "STUCKATPAGE" when IsInt(value, out int v) => spec with { StuckAtPage = v },
                 "ODDIDS" when IsBoolean(value) => spec with { OddIds = value.GetBoolean() },
                 _ => null,
             };
@@ -243,7 +243,7 @@ internal static class ControlApi
     {
         string userId = RouteValue(context, "userid");
         using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null || !body.RootElement.TryGetProperty("lives", out var lives) || !lives.TryGetInt32(out int count) || count is < 0 or > 100_000
+        if (body is null || !body.RootElement.TryGetProperty("lives", out var lives) || !IsInt(lives, out int count) || count is < 0 or > 100_000
             || string.IsNullOrEmpty(userId))
         {
             await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"lives\": 0-100000}").ConfigureAwait(false);
@@ -266,7 +266,7 @@ internal static class ControlApi
         int? latency = null, lifetime = null, pageSize = null;
         foreach (var property in body.RootElement.EnumerateObject())
         {
-            bool isInt = property.Value.TryGetInt32(out int v);
+            bool isInt = IsInt(property.Value, out int v);
             switch (property.Name.ToUpperInvariant())
             {
                 case "LATENCYMILLISECONDS" when isInt && v >= 0:
@@ -458,15 +458,15 @@ internal static class ControlApi
             var value = property.Value;
             bool isNull = value.ValueKind == JsonValueKind.Null;
             bool isString = value.ValueKind == JsonValueKind.String;
-            bool isNumber = value.ValueKind == JsonValueKind.Number; // TryGetInt32 throws on anything else
+            bool isNumber = value.ValueKind == JsonValueKind.Number; // TryGetInt64 throws on anything else
             SendRequest? updated = property.Name.ToUpperInvariant() switch
             {
-                "STATUS" when withStatus && isNumber && value.TryGetInt32(out int v) => request with { Status = v },
+                "STATUS" when withStatus && IsInt(value, out int v) => request with { Status = v },
                 "CORPID" when withStatus && (isString || isNull) => request with { CorpId = value.GetString() },
                 "CREATETIME" when withStatus && isNull => request with { CreateTime = null },
                 "CREATETIME" when withStatus && isNumber && value.TryGetInt64(out long v) && v >= 0 => request with { CreateTime = v },
                 "XML" when !withStatus && isString => request with { Xml = value.GetString() },
-                "DELIVERIES" when isNumber && value.TryGetInt32(out int v) => request with { Deliveries = v },
+                "DELIVERIES" when IsInt(value, out int v) => request with { Deliveries = v },
                 "CONCURRENT" when IsBoolean(value) => request with { Concurrent = value.GetBoolean() },
                 "TAMPER" when (isString || isNull) && CallbackSender.TryParseTamper(value.GetString(), out var tamper) => request with { Tamper = tamper },
                 _ => null,
@@ -560,6 +560,13 @@ internal static class ControlApi
 
     private sealed record SendRequest(int? Status = null, string? CorpId = null, long? CreateTime = null, string? Xml = null,
         int Deliveries = 1, bool Concurrent = false, CallbackTamper Tamper = CallbackTamper.None);
+
+    /// <summary>A JSON number that fits an int; false for anything else (TryGetInt32 throws on strings and other kinds).</summary>
+    private static bool IsInt(JsonElement value, out int result)
+    {
+        result = 0;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out result);
+    }
 
     private static bool IsBoolean(JsonElement value) => value.ValueKind is JsonValueKind.True or JsonValueKind.False;
 

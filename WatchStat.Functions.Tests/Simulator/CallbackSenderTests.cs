@@ -336,6 +336,10 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [InlineData("POST", "sim/callbacks/ww-sim-corp/send", """{"deliveries": 1}""")]
     [InlineData("POST", "sim/callbacks/ww-sim-corp/send", """{"xml": "<xml/>", "status": 2}""")]
     [InlineData("POST", "sim/callbacks/ww-sim-corp/send", """{"xml": "<xml/>", "tamper": 1}""")]
+    // The older control endpoints, with a number sent as a string (they answered 500 before).
+    [InlineData("PUT", "sim/lives/lv-strings-1m1x", """{"members": "2"}""")]
+    [InlineData("PUT", "sim/settings", """{"pageSize": "50"}""")]
+    [InlineData("PUT", "sim/anchors/zhangsan", """{"lives": "3"}""")]
     public async Task Bad_control_API_input_answers_400_without_echoing_secrets(string method, string path, string body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), Sim(path)) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
