@@ -11,7 +11,7 @@ public sealed record DiscoveryDecision(string App, string? AnchorUserId, string 
 /// <summary>
 /// The nightly harvest: for every app and anchor, list the anchor's lives, read each one's details into
 /// <c>Livings</c>, and start a harvest for each live that ended within the lookback window, plus the lives that
-/// arrived through the HTTP endpoint within it. A live already queued or running is left alone; a completed one
+/// arrived through the HTTP endpoint or WeCom's callback within it. A live already queued or running is left alone; a completed one
 /// gets a fresh run (watch time grows with replay viewing).
 /// </summary>
 public sealed partial class Discovery(
@@ -45,7 +45,7 @@ public sealed partial class Discovery(
                 var ids = (await wecom.ListLivingIdsAsync(app, anchor, cancellationToken)).Where(seen.Add).ToList();
                 var infos = await ReadInfosAsync(app, ids, dryRun, now, cancellationToken);
                 foreach (var (livingId, info, error) in infos)
-                    decisions.Add(await DecideAsync(app, anchor, livingId, info, error, arrivedAt: null, windowStart, now, dryRun, cancellationToken));
+                    decisions.Add(await DecideAsync(app, anchor, livingId, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
             }
         }
 
@@ -65,7 +65,7 @@ public sealed partial class Discovery(
             for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
             {
                 var (livingId, info, error) = infos[i];
-                decisions.Add(await DecideAsync(app, null, livingId, info, error, lives[i].ArrivedAt, windowStart, now, dryRun, cancellationToken));
+                decisions.Add(await DecideAsync(app, null, livingId, info, error, (lives[i].ArrivedAt, lives[i].Via), windowStart, now, dryRun, cancellationToken));
             }
         }
 
@@ -97,7 +97,7 @@ public sealed partial class Discovery(
     }
 
     private async Task<DiscoveryDecision> DecideAsync(
-        WeComApp app, string? anchor, string livingId, LivingInfo? info, string? error, DateTimeOffset? arrivedAt,
+        WeComApp app, string? anchor, string livingId, LivingInfo? info, string? error, (DateTimeOffset At, string Via)? arrival,
         DateTimeOffset windowStart, DateTimeOffset now, bool dryRun, CancellationToken cancellationToken)
     {
         DiscoveryDecision Skip(string reason) => new(app.Name, anchor, livingId, info?.Theme, info?.Status, false, reason);
@@ -108,9 +108,10 @@ public sealed partial class Discovery(
 
         var endedAt = DateTimeOffset.FromUnixTimeSeconds(info.LivingStart + info.LivingDuration);
         string why;
-        if (arrivedAt is { } arrived)
+        if (arrival is { } arrived)
         {
-            why = $"arrived through the HTTP endpoint {Ago(now - arrived)} ago";
+            var how = arrived.Via == LivingStore.ArrivedViaCallback ? "WeCom's callback" : "the HTTP endpoint";
+            why = $"arrived through {how} {Ago(now - arrived.At)} ago";
         }
         else if (endedAt < windowStart)
         {

@@ -70,14 +70,15 @@ public sealed class LivingStore(StorageClients storage)
     }
 
     /// <summary>Lives that arrived from outside (the HTTP endpoint or a callback) from <paramref name="since"/> until <paramref name="until"/>.</summary>
-    public async Task<IReadOnlyList<(string LivingId, string App, DateTimeOffset ArrivedAt)>> ArrivalsAsync(
+    public async Task<IReadOnlyList<(string LivingId, string App, DateTimeOffset ArrivedAt, string Via)>> ArrivalsAsync(
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"RowKey eq {InfoRowKey} and ArrivedAt ge {since} and ArrivedAt le {until}");
-        var arrivals = new List<(string, string, DateTimeOffset)>();
+        var arrivals = new List<(string, string, DateTimeOffset, string)>();
         await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
-            arrivals.Add((row.GetString("LivingId"), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value));
+            arrivals.Add((row.GetString("LivingId"), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value,
+                row.GetString("ArrivedVia") ?? ArrivedViaHttp));
         return arrivals;
     }
 
