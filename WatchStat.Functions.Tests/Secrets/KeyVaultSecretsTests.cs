@@ -86,6 +86,24 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         var error = await Assert.ThrowsAsync<SecretUnavailableException>(() => keys.ForAsync(apps.Get("sales"), default)); // ... but not in the vault
         Assert.Contains("wecom-sales-", error.Message, StringComparison.Ordinal);
         Assert.Contains(FakeKeyVault.VaultUri.ToString(), error.Message, StringComparison.Ordinal);
+        Assert.False(error.IsRetryable);
+        // ... so its callback route answers 404, as for an app without a callback.
+        var output = await Host.Activate<WatchStat.Functions.WeComCallbackFunction>().Run(HttpCall.Request("GET", query: "?msg_signature=x&timestamp=1&nonce=n&echostr=e"), "sales", default);
+        Assert.Equal(404, (await HttpCall.RenderAsync(output.Result)).Status);
+
+        // Anonymous callers cannot make the vault read it again and again: the failure is remembered for a minute.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow);
+        var remembering = new WeComCallbackKeys(Host.Get<IWeComSecretSource>(), time);
+        await Assert.ThrowsAsync<SecretUnavailableException>(() => remembering.ForAsync(apps.Get("sales"), default));
+        var requestsBefore = _vault.Requests;
+        for (var i = 0; i < 10; i++) await Assert.ThrowsAsync<SecretUnavailableException>(() => remembering.ForAsync(apps.Get("sales"), default));
+        Assert.Equal(requestsBefore, _vault.Requests);
+        // Once the secrets are there, they are read after the minute.
+        _vault.Set("wecom-sales-callback-token", "SalesToken");
+        _vault.Set("wecom-sales-aes-key", aesKey);
+        time.Advance(WeComCallbackKeys.FailureMemory);
+        Assert.NotNull(await remembering.ForAsync(apps.Get("sales"), default));
+        Assert.True(_vault.Requests > requestsBefore);
         Assert.DoesNotContain("KvCallbackToken", string.Join('\n', Host.Logs.GetSnapshot().Select(r => r.Message + r.Exception)), StringComparison.Ordinal);
     }
 

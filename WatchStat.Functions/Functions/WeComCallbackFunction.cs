@@ -18,7 +18,8 @@ namespace WatchStat.Functions;
 /// <list type="bullet">
 /// <item>GET is WeCom's URL check: the decrypted <c>echostr</c>, as plain text and nothing else.</item>
 /// <item>POST is an event: an empty 200 once it is handled (<see cref="LiveStatusCallbacks"/>), well within WeCom's 5 s.</item>
-/// <item>An app that is not configured, or has no callback Token and EncodingAESKey: 404. A wrong signature: 401.
+/// <item>An app that is not configured, has no callback Token and EncodingAESKey, or whose Key Vault secrets for them
+/// are named but missing: 404. A wrong signature: 401.
 /// A body over 64 KiB, bad XML, a ciphertext that does not decrypt, another corp's message: 400. In each case nothing
 /// is written or enqueued, and only the reason is logged, never the body.</item>
 /// </list>
@@ -48,6 +49,12 @@ public sealed partial class WeComCallbackFunction(
         try
         {
             crypto = await keys.ForAsync(weComApp, cancellationToken);
+        }
+        catch (SecretUnavailableException ex) when (!ex.IsRetryable)
+        {
+            // Named in settings but not in the vault (or not readable by the app's identity): no callback yet.
+            LogKeysMissing(weComApp.Name, ex.Message);
+            return Answer(Problems.NotFound("No WeCom callback is configured at this address."));
         }
         catch (SecretUnavailableException ex)
         {
@@ -118,6 +125,9 @@ public sealed partial class WeComCallbackFunction(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "WeCom callback for app {App} answered 404: no app of that name has a callback Token and EncodingAESKey")]
     private partial void LogNoRoute(string app);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WeCom callback for app {App} answered 404: its callback keys are named but cannot be read: {Why}")]
+    private partial void LogKeysMissing(string app, string why);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "WeCom callback for app {App} answered 503: its Token or EncodingAESKey could not be used")]
     private partial void LogKeysUnavailable(Exception exception, string app);
