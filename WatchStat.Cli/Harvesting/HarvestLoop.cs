@@ -37,7 +37,9 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
     public async Task<HarvestRecord> RunAsync(string livingId, WeComApp app, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var status = (await runs.StartAsync(livingId, app, force, cancellationToken)).Status;
+        var start = await runs.StartAsync(livingId, app, force, cancellationToken);
+        if (start.OtherApp is not null) return start.Status; // another app's live: not ours to advance
+        var status = start.Status;
         var pages = 0;
         while (HarvestStates.IsActive(status.State))
         {

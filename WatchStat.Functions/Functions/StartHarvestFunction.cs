@@ -44,19 +44,13 @@ public sealed class StartHarvestFunction(HarvestRequests requests)
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
             return (null, null, false, Problems.BadRequest($"Content-Type must be application/json; it was '{request.ContentType}'."));
-        if (request.ContentLength > MaxBodyBytes)
+        if (await RequestBodies.ReadAtMostAsync(request, MaxBodyBytes, cancellationToken) is not { } body)
             return (null, null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
-
-        var body = new byte[MaxBodyBytes + 1];
-        var length = 0;
-        int read;
-        while (length < body.Length && (read = await request.Body.ReadAsync(body.AsMemory(length), cancellationToken)) > 0) length += read;
-        if (length > MaxBodyBytes) return (null, null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
 
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(body.AsMemory(0, length));
+            document = JsonDocument.Parse(body);
         }
         catch (JsonException ex)
         {

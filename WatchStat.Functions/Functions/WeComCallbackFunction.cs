@@ -39,9 +39,9 @@ public sealed partial class WeComCallbackFunction(
         CancellationToken cancellationToken)
     {
         // Says nothing of which apps there are: the caller is anonymous.
-        if (apps.Find(app) is not { } weComApp || string.IsNullOrEmpty(app) || !keys.HasCallback(weComApp))
+        if (apps.Find(app) is not { } weComApp || !keys.HasCallback(weComApp))
         {
-            LogNoRoute(WeComApps.ValidName().IsMatch(app ?? "") ? app! : "(not an app name)");
+            LogNoRoute(WeComApps.ValidName().IsMatch(app) ? app : "(not an app name)");
             return Answer(Problems.NotFound("No WeCom callback is configured at this address."));
         }
 
@@ -102,24 +102,19 @@ public sealed partial class WeComCallbackFunction(
     private static async Task<string> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         const int max = WeComCallbackEnvelope.MaxCharacters;
-        if (request.ContentLength > max) throw TooLarge();
-        var buffer = new byte[max + 1];
-        var length = 0;
-        int read;
-        while (length < buffer.Length && (read = await request.Body.ReadAsync(buffer.AsMemory(length), cancellationToken)) > 0) length += read;
-        if (length > max) throw TooLarge();
+        if (await RequestBodies.ReadAtMostAsync(request, max, cancellationToken) is not { } body)
+            throw new WeComCallbackException(WeComCallbackReason.BadXml, $"The callback body is larger than {max / 1024} KiB.");
         try
         {
-            return new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(buffer, 0, length);
+            return StrictUtf8.GetString(body.Span);
         }
         catch (DecoderFallbackException)
         {
             throw new WeComCallbackException(WeComCallbackReason.BadXml, "The callback body is not UTF-8.");
         }
-
-        static WeComCallbackException TooLarge() =>
-            new(WeComCallbackReason.BadXml, $"The callback body is larger than {max / 1024} KiB.");
     }
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private static WeComCallbackOutput Answer(IActionResult result) => new() { Result = result };
 

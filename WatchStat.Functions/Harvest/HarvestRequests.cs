@@ -18,7 +18,7 @@ public sealed record HarvestRequestResult(string? Problem, HarvestStart? Start)
 /// lives), and started under the no-second-chain rule. Sending the first page is the caller's part: the HTTP
 /// function through its output binding, the CLI through <see cref="HarvestPageSender"/>.
 /// </summary>
-public sealed class HarvestRequests(WeComApps apps, LivingStore livings, HarvestStore store, HarvestRuns runs, TimeProvider time)
+public sealed class HarvestRequests(WeComApps apps, LivingStore livings, HarvestRuns runs, TimeProvider time)
 {
     public async Task<HarvestRequestResult> RequestAsync(string? livingId, string? appName, bool force, CancellationToken cancellationToken)
     {
@@ -26,11 +26,7 @@ public sealed class HarvestRequests(WeComApps apps, LivingStore livings, Harvest
         if (apps.Check(appName) is { } wrongApp) return new HarvestRequestResult(wrongApp, null);
 
         var app = apps.Get(appName);
-        // Refused before anything is written; HarvestRuns checks again under the row's ETag for a race.
-        if (await store.GetAsync(livingId!, cancellationToken) is { } stored && !HarvestRuns.IsSameApp(stored, app))
-            return new HarvestRequestResult(HarvestRuns.OtherAppProblem(stored, app), null) { Conflict = true };
-        await livings.RecordArrivalAsync(livingId!, app.Name, LivingStore.ArrivedViaHttp, time.GetUtcNow(), cancellationToken);
-        var start = await runs.StartAsync(livingId!, app, force, cancellationToken);
+        var start = await StartAsync(livingId!, app, LivingStore.ArrivedViaHttp, force, unlessStartedSince: null, cancellationToken);
         return start.OtherApp is null
             ? new HarvestRequestResult(null, start)
             : new HarvestRequestResult(HarvestRuns.OtherAppProblem(start.Status, app), null) { Conflict = true };
@@ -41,9 +37,19 @@ public sealed class HarvestRequests(WeComApps apps, LivingStore livings, Harvest
     /// would start it, except that a run started since the event first arrived (<paramref name="firstReceivedAt"/>)
     /// counts as the event's own: a delivery of the same event again never starts a second run.
     /// </summary>
-    public async Task<HarvestStart> RequestEndedAsync(string livingId, WeComApp app, DateTimeOffset firstReceivedAt, CancellationToken cancellationToken)
+    public Task<HarvestStart> RequestEndedAsync(string livingId, WeComApp app, DateTimeOffset firstReceivedAt, CancellationToken cancellationToken) =>
+        StartAsync(livingId, app, LivingStore.ArrivedViaCallback, force: false, firstReceivedAt, cancellationToken);
+
+    /// <summary>
+    /// Starts the run (which refuses, writing nothing, a live harvested as another app), then remembers the arrival.
+    /// A crash in between leaves a run that completes, and a caller that gets no answer and asks again: the arrival
+    /// is written then.
+    /// </summary>
+    private async Task<HarvestStart> StartAsync(
+        string livingId, WeComApp app, string via, bool force, DateTimeOffset? unlessStartedSince, CancellationToken cancellationToken)
     {
-        await livings.RecordArrivalAsync(livingId, app.Name, LivingStore.ArrivedViaCallback, time.GetUtcNow(), cancellationToken);
-        return await runs.StartAsync(livingId, app, force: false, cancellationToken, unlessStartedSince: firstReceivedAt);
+        var start = await runs.StartAsync(livingId, app, force, cancellationToken, unlessStartedSince);
+        if (start.OtherApp is null) await livings.RecordArrivalAsync(livingId, app.Name, via, time.GetUtcNow(), cancellationToken);
+        return start;
     }
 }
