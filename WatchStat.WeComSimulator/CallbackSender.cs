@@ -215,7 +215,9 @@ public sealed class CallbackSender
         if (status is not (0 or 1 or 2 or 4)) throw new ArgumentException("status must be 0, 1, 2 or 4");
         CheckSending(deliveries, tamper);
         var registration = Resolve(corpId);
-        if (_state.Anchors.SetStatus(livingId, _state.FindLive(livingId), status) is null)
+        // The corp's view of the live: its own, or one every corp sees; another corp's live is as unknown as to its API calls.
+        if (_state.LivingInfo(livingId, registration.CorpId) is null
+            || _state.Anchors.SetStatus(livingId, _state.FindLive(livingId, registration.CorpId), status) is null)
             throw new KeyNotFoundException($"unknown livingid: {livingId}");
 
         var created = createTime ?? _state.Time.GetUtcNow().ToUnixTimeSeconds();
@@ -249,7 +251,16 @@ public sealed class CallbackSender
     /// Encrypts and signs <paramref name="message"/> for <paramref name="corpId"/> as one callback POST, spoiled as
     /// <paramref name="tamper"/> says.
     /// </summary>
-    public static CallbackPost Seal(CallbackCipher cipher, string corpId, string agentId, string message, CallbackTamper tamper, long timestamp, string nonce)
+    public static CallbackPost Seal(CallbackCipher cipher, string corpId, string agentId, string message, CallbackTamper tamper, long timestamp, string nonce) =>
+        Seal(cipher, corpId, agentId, message, tamper, timestamp, nonce, agentIdLast: false);
+
+    /// <summary>
+    /// <see cref="Seal(CallbackCipher, string, string, string, CallbackTamper, long, string)"/>, with the envelope's
+    /// AgentID after Encrypt when <paramref name="agentIdLast"/>: the order of a suite's instruction callbacks
+    /// (<c>&lt;ToUserName/&gt;&lt;Encrypt/&gt;&lt;AgentID/&gt;</c>), where an app's event callbacks put AgentID first.
+    /// </summary>
+    internal static CallbackPost Seal(CallbackCipher cipher, string corpId, string agentId, string message, CallbackTamper tamper, long timestamp, string nonce,
+        bool agentIdLast)
     {
         ArgumentNullException.ThrowIfNull(cipher);
         var receiver = tamper == CallbackTamper.Receiver ? OtherCorpId : corpId;
@@ -271,7 +282,9 @@ public sealed class CallbackSender
                 break;
         }
 
-        var body = $"<xml><ToUserName>{Cdata(receiver)}</ToUserName><AgentID>{Cdata(agentId)}</AgentID><Encrypt>{Cdata(encrypt)}</Encrypt></xml>";
+        var body = agentIdLast
+            ? $"<xml><ToUserName>{Cdata(receiver)}</ToUserName><Encrypt>{Cdata(encrypt)}</Encrypt><AgentID>{Cdata(agentId)}</AgentID></xml>"
+            : $"<xml><ToUserName>{Cdata(receiver)}</ToUserName><AgentID>{Cdata(agentId)}</AgentID><Encrypt>{Cdata(encrypt)}</Encrypt></xml>";
         if (tamper == CallbackTamper.Xml) body = body[..^"</xml>".Length]; // the root is never closed
         return new CallbackPost(signature, stamp, nonce, body);
     }
@@ -292,15 +305,23 @@ public sealed class CallbackSender
         return Enum.IsDefined(tamper);
     }
 
-    private async Task<CallbackCheck> CheckAsync(Registration registration, CancellationToken cancellationToken)
+    private Task<CallbackCheck> CheckAsync(Registration registration, CancellationToken cancellationToken) =>
+        CheckUrlAsync(registration.Url, registration.Cipher, registration.CorpId, cancellationToken);
+
+    /// <summary>
+    /// The URL check (GET with msg_signature, timestamp, nonce and echostr, the echostr encrypted for
+    /// <paramref name="receiveId"/>): passed when the answer is 200 and the echostr's plaintext byte for byte.
+    /// Shared by apps' callbacks (receiveid = corpid) and suites' instruction callbacks (receiveid = suite_id).
+    /// </summary>
+    internal async Task<CallbackCheck> CheckUrlAsync(Uri callbackUrl, CallbackCipher cipher, string receiveId, CancellationToken cancellationToken)
     {
         // WeCom's echostr decrypts to a random number, e.g. "1616140317555161061".
         var echo = BinaryPrimitives.ReadUInt64LittleEndian(RandomNumberGenerator.GetBytes(8)).ToString(CultureInfo.InvariantCulture);
-        var encrypt = registration.Cipher.Encrypt(echo, registration.CorpId);
+        var encrypt = cipher.Encrypt(echo, receiveId);
         var timestamp = Now();
         var nonce = NewNonce();
-        var url = WithQuery(registration.Url,
-            ("msg_signature", registration.Cipher.Signature(timestamp, nonce, encrypt)), ("timestamp", timestamp), ("nonce", nonce), ("echostr", encrypt));
+        var url = WithQuery(callbackUrl,
+            ("msg_signature", cipher.Signature(timestamp, nonce, encrypt)), ("timestamp", timestamp), ("nonce", nonce), ("echostr", encrypt));
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         _state.Counters.RecordCallbackUrlCheck();
         var answer = await SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -336,7 +357,13 @@ public sealed class CallbackSender
     {
         var post = Seal(registration.Cipher, registration.CorpId, registration.AgentId, message, tamper,
             _state.Time.GetUtcNow().ToUnixTimeSeconds(), NewNonce());
-        var url = WithQuery(registration.Url, ("msg_signature", post.MsgSignature), ("timestamp", post.Timestamp), ("nonce", post.Nonce));
+        return await PostSealedAsync(registration.Url, post, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>POSTs a sealed callback (text/xml, the signature, timestamp and nonce in the query) and reads the answer; counted as a callback sent.</summary>
+    internal async Task<CallbackDelivery> PostSealedAsync(Uri callbackUrl, CallbackPost post, CancellationToken cancellationToken)
+    {
+        var url = WithQuery(callbackUrl, ("msg_signature", post.MsgSignature), ("timestamp", post.Timestamp), ("nonce", post.Nonce));
         using var request = new HttpRequestMessage(HttpMethod.Post, url);
         request.Content = new ByteArrayContent(Encoding.UTF8.GetBytes(post.Body));
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/xml");
@@ -393,7 +420,7 @@ public sealed class CallbackSender
     private string Now() => _state.Time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Ten digits or fewer, as WeCom's nonces are.</summary>
-    private static string NewNonce() => RandomNumberGenerator.GetInt32(int.MaxValue).ToString(CultureInfo.InvariantCulture);
+    internal static string NewNonce() => RandomNumberGenerator.GetInt32(int.MaxValue).ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The URL with the values appended to its query (keeping one it has, e.g. a function key), without its fragment.</summary>
     private static Uri WithQuery(Uri url, params (string Name, string Value)[] values)
@@ -411,7 +438,7 @@ public sealed class CallbackSender
     }
 
     /// <summary>CDATA around <paramref name="text"/>, split where it holds "]]>".</summary>
-    private static string Cdata(string text) => "<![CDATA[" + text.Replace("]]>", "]]]]><![CDATA[>", StringComparison.Ordinal) + "]]>";
+    internal static string Cdata(string text) => "<![CDATA[" + text.Replace("]]>", "]]]]><![CDATA[>", StringComparison.Ordinal) + "]]>";
 
     private sealed record Answer(int Status, byte[] Bytes, double ElapsedMs, string? Error);
 

@@ -38,12 +38,20 @@ internal static class ControlApi
         app.MapGet("/sim/settings", (RequestDelegate)(context => WriteSettingsAsync(context, state)));
         app.MapPut("/sim/settings", (RequestDelegate)(context => PutSettingsAsync(context, state)));
         app.MapPut("/sim/callbacks/{corpid}", (RequestDelegate)(context => PutCallbackAsync(context, state)));
-        app.MapDelete("/sim/callbacks/{corpid}", (RequestDelegate)(context => state.Callbacks.RemoveCallback(RouteValue(context, "corpid"))
-            ? WriteOkAsync(context)
-            : WriteErrorAsync(context, StatusCodes.Status404NotFound, "no callback registered for corpid " + RouteValue(context, "corpid"))));
+        app.MapDelete("/sim/callbacks/{corpid}", (RequestDelegate)(context =>
+            RemoveAsync(context, "corpid", state.Callbacks.RemoveCallback, "no callback registered for corpid ")));
         app.MapPost("/sim/callbacks/{corpid}/verify", (RequestDelegate)(context => VerifyCallbackAsync(context, state)));
         app.MapPost("/sim/callbacks/{corpid}/send", (RequestDelegate)(context => SendCallbackAsync(context, state)));
         app.MapPost("/sim/lives/{livingid}/status", (RequestDelegate)(context => PostLiveStatusAsync(context, state)));
+        app.MapGet("/sim/suites/{suiteid}", (RequestDelegate)(context => GetSuiteAsync(context, state)));
+        app.MapPut("/sim/suites/{suiteid}", (RequestDelegate)(context => PutSuiteAsync(context, state)));
+        app.MapPut("/sim/suites/{suiteid}/callback", (RequestDelegate)(context => PutSuiteCallbackAsync(context, state)));
+        app.MapDelete("/sim/suites/{suiteid}/callback", (RequestDelegate)(context =>
+            RemoveAsync(context, "suiteid", state.Suites.RemoveCallback, "no instruction callback registered for suite ")));
+        app.MapPost("/sim/suites/{suiteid}/ticket", (RequestDelegate)(context => PostSuiteTicketAsync(context, state)));
+        app.MapPost("/sim/suites/{suiteid}/authorize", (RequestDelegate)(context => PostSuiteAuthAsync(context, state, "authorize")));
+        app.MapPost("/sim/suites/{suiteid}/change", (RequestDelegate)(context => PostSuiteAuthAsync(context, state, "change")));
+        app.MapPost("/sim/suites/{suiteid}/cancel", (RequestDelegate)(context => PostSuiteAuthAsync(context, state, "cancel")));
     }
 
     private static Task WriteOkAsync(HttpContext context) => WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
@@ -53,40 +61,29 @@ internal static class ControlApi
         writer.WriteEndObject();
     });
 
+    /// <summary>A DELETE of what the route value <paramref name="name"/> names: 200 {"ok": true}, or 404 <paramref name="notFound"/> + the value.</summary>
+    private static Task RemoveAsync(HttpContext context, string name, Func<string, bool> remove, string notFound)
+    {
+        string id = RouteValue(context, name);
+        return remove(id) ? WriteOkAsync(context) : WriteErrorAsync(context, StatusCodes.Status404NotFound, notFound + id);
+    }
+
     private static Task WriteCountersAsync(HttpContext context, SimulatorState state)
     {
         var counters = state.Counters;
         return WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
-            writer.WriteStartObject("calls");
-            foreach (var (api, count) in counters.CallsSnapshot().OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                writer.WriteNumber(api, count);
-            }
-
-            writer.WriteEndObject();
+            WriteCounts(writer, "calls", counters.CallsSnapshot());
             writer.WriteStartObject("callsByApp");
             foreach (var app in counters.CallsByAppSnapshot().GroupBy(kv => kv.Key.CorpId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
             {
-                writer.WriteStartObject(app.Key);
-                foreach (var (key, count) in app.OrderBy(kv => kv.Key.Api, StringComparer.Ordinal))
-                {
-                    writer.WriteNumber(key.Api, count);
-                }
-
-                writer.WriteEndObject();
+                WriteCounts(writer, app.Key, app.Select(kv => KeyValuePair.Create(kv.Key.Api, kv.Value)));
             }
 
             writer.WriteEndObject();
             writer.WriteNumber("tokensIssued", counters.TokensIssued);
-            writer.WriteStartObject("tokensIssuedByApp");
-            foreach (var (corpId, count) in counters.TokensByAppSnapshot().OrderBy(kv => kv.Key, StringComparer.Ordinal))
-            {
-                writer.WriteNumber(corpId, count);
-            }
-
-            writer.WriteEndObject();
+            WriteCounts(writer, "tokensIssuedByApp", counters.TokensByAppSnapshot());
             writer.WriteStartObject("errors");
             foreach (var (code, count) in counters.ErrorsSnapshot().OrderBy(kv => kv.Key))
             {
@@ -94,16 +91,33 @@ internal static class ControlApi
             }
 
             writer.WriteEndObject();
+            WriteCounts(writer, "suiteTokensIssued", counters.SuiteTokensSnapshot());
             writer.WriteNumber("callbacksSent", counters.CallbacksSent);
             writer.WriteNumber("callbackUrlChecks", counters.CallbackUrlChecks);
             writer.WriteEndObject();
         });
     }
 
-    private static Task GetLiveAsync(HttpContext context, SimulatorState state)
+    /// <summary>{"name": {"key": count, ...}}, the keys in ordinal order.</summary>
+    private static void WriteCounts(Utf8JsonWriter writer, string name, IEnumerable<KeyValuePair<string, long>> counts)
+    {
+        writer.WriteStartObject(name);
+        foreach (var (key, count) in counts.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            writer.WriteNumber(key, count);
+        }
+
+        writer.WriteEndObject();
+    }
+
+    /// <summary>GET /sim/lives/{livingid}[?corpid=]: the live as that corp's tokens see it (without corpid: as every corp sees it).</summary>
+    private static Task GetLiveAsync(HttpContext context, SimulatorState state) =>
+        GetLiveAsync(context, state, context.Request.Query["corpid"].ToString() is { Length: > 0 } corpId ? corpId : null);
+
+    private static Task GetLiveAsync(HttpContext context, SimulatorState state, string? corpId)
     {
         string livingId = RouteValue(context, "livingid");
-        var live = state.FindLive(livingId);
+        var live = state.FindLive(livingId, corpId);
         if (live is null)
         {
             return WriteErrorAsync(context, StatusCodes.Status404NotFound, "unknown livingid");
@@ -124,6 +138,11 @@ internal static class ControlApi
         {
             writer.WriteStartObject();
             writer.WriteString("livingId", live.LivingId);
+            if (live.Spec.CorpId is not null)
+            {
+                writer.WriteString("corpId", live.Spec.CorpId);
+            }
+
             writer.WriteNumber("members", live.Spec.Members);
             writer.WriteNumber("externals", live.Spec.Externals);
             writer.WriteNumber("total", live.Total);
@@ -144,15 +163,25 @@ internal static class ControlApi
     private static async Task PutLiveAsync(HttpContext context, SimulatorState state)
     {
         string livingId = RouteValue(context, "livingid");
-        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null)
+        var spec = new LiveSpec();
+        if (!await ReadPropertiesAsync(context, "body must be a JSON object", Accept).ConfigureAwait(false))
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be a JSON object").ConfigureAwait(false);
             return;
         }
 
-        var spec = new LiveSpec();
-        foreach (var property in body.RootElement.EnumerateObject())
+        try
+        {
+            state.AddLive(livingId, spec);
+        }
+        catch (ArgumentException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await GetLiveAsync(context, state, spec.CorpId).ConfigureAwait(false);
+
+        bool Accept(JsonProperty property)
         {
             var value = property.Value;
             LiveSpec? updated = property.Name.ToUpperInvariant() switch
@@ -168,46 +197,45 @@ internal static class ControlApi
                 "EMPTYPAGEEVERY" when IsInt(value, out int v) => spec with { EmptyPageEvery = v },
                 "STUCKATPAGE" when IsInt(value, out int v) => spec with { StuckAtPage = v },
                 "ODDIDS" when IsBoolean(value) => spec with { OddIds = value.GetBoolean() },
+                "CORPID" when value.ValueKind is JsonValueKind.String or JsonValueKind.Null => spec with { CorpId = value.GetString() },
                 _ => null,
             };
-            if (updated is null)
-            {
-                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}").ConfigureAwait(false);
-                return;
-            }
-
-            spec = updated;
+            spec = updated ?? spec;
+            return updated is not null;
         }
-
-        try
-        {
-            state.AddLive(livingId, spec);
-        }
-        catch (ArgumentException e)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
-            return;
-        }
-
-        await GetLiveAsync(context, state).ConfigureAwait(false);
     }
 
     private static async Task PutSecretAsync(HttpContext context, SimulatorState state)
     {
         string corpId = RouteValue(context, "corpid");
-        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null
-            || !body.RootElement.TryGetProperty("secret", out var secret)
-            || secret.ValueKind != JsonValueKind.String
-            || string.IsNullOrEmpty(secret.GetString())
-            || string.IsNullOrEmpty(corpId))
+        if (await TryReadSecretAsync(context, corpId, secretOnly: false).ConfigureAwait(false) is not { } secret)
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"secret\":\"...\"}").ConfigureAwait(false);
             return;
         }
 
-        state.SetSecret(corpId, secret.GetString()!);
+        state.SetSecret(corpId, secret);
         await WriteOkAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The secret of a {"secret": "..."} body (with nothing else when <paramref name="secretOnly"/>) for the non-empty
+    /// <paramref name="id"/> of the route; null once a 400 is written.
+    /// </summary>
+    private static async Task<string?> TryReadSecretAsync(HttpContext context, string id, bool secretOnly)
+    {
+        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null
+            || (secretOnly && body.RootElement.EnumerateObject().Any(p => !p.NameEquals("secret")))
+            || !body.RootElement.TryGetProperty("secret", out var secret)
+            || secret.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(secret.GetString())
+            || string.IsNullOrEmpty(id))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"secret\":\"...\"}").ConfigureAwait(false);
+            return null;
+        }
+
+        return secret.GetString();
     }
 
     private static readonly JsonSerializerOptions FaultJson = new(JsonSerializerDefaults.Web);
@@ -238,57 +266,72 @@ internal static class ControlApi
 
     private sealed record FaultSettings(int Seed, IReadOnlyList<FaultRule>? Rules);
 
-    /// <summary>PUT /sim/anchors/{userid} {"lives": 150}: an anchor with that many lives of every status.</summary>
+    /// <summary>
+    /// PUT /sim/anchors/{userid} {"lives": 150, "corpid"?: "ww..."}: an anchor with that many lives of every status;
+    /// with a corpid, that corp's anchor, whose lives no other corp sees.
+    /// </summary>
     private static async Task PutAnchorAsync(HttpContext context, SimulatorState state)
     {
         string userId = RouteValue(context, "userid");
         using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        JsonElement corp = default;
         if (body is null || !body.RootElement.TryGetProperty("lives", out var lives) || !IsInt(lives, out int count) || count is < 0 or > 100_000
-            || string.IsNullOrEmpty(userId))
+            || string.IsNullOrEmpty(userId)
+            || (body.RootElement.TryGetProperty("corpid", out corp) && !(corp.ValueKind == JsonValueKind.Null
+                || (corp.ValueKind == JsonValueKind.String && corp.GetString() is { Length: > 0 }))))
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"lives\": 0-100000}").ConfigureAwait(false);
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"lives\": 0-100000, \"corpid\": null or \"...\"}").ConfigureAwait(false);
             return;
         }
 
-        state.Anchors.Add(userId, count);
+        state.Anchors.Add(userId, count, corpId: corp.ValueKind == JsonValueKind.String ? corp.GetString() : null);
         await WriteOkAsync(context).ConfigureAwait(false);
     }
 
     private static async Task PutSettingsAsync(HttpContext context, SimulatorState state)
     {
-        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null)
+        int? latency = null, lifetime = null, pageSize = null, ticketInterval = null, ticketLifetime = null, suiteTokenLifetime = null;
+        if (!await ReadPropertiesAsync(context, "body must be a JSON object", Accept).ConfigureAwait(false))
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be a JSON object").ConfigureAwait(false);
             return;
-        }
-
-        int? latency = null, lifetime = null, pageSize = null;
-        foreach (var property in body.RootElement.EnumerateObject())
-        {
-            bool isInt = IsInt(property.Value, out int v);
-            switch (property.Name.ToUpperInvariant())
-            {
-                case "LATENCYMILLISECONDS" when isInt && v >= 0:
-                    latency = v;
-                    break;
-                case "TOKENLIFETIMESECONDS" when isInt:
-                    lifetime = v;
-                    break;
-                case "PAGESIZE" when isInt && v >= 1:
-                    pageSize = v;
-                    break;
-                default:
-                    await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}").ConfigureAwait(false);
-                    return;
-            }
         }
 
         var options = state.Options;
         options.LatencyMilliseconds = latency ?? options.LatencyMilliseconds;
         options.TokenLifetimeSeconds = lifetime ?? options.TokenLifetimeSeconds;
         options.PageSize = pageSize ?? options.PageSize;
+        options.SuiteTicketIntervalSeconds = ticketInterval ?? options.SuiteTicketIntervalSeconds;
+        options.SuiteTicketLifetimeSeconds = ticketLifetime ?? options.SuiteTicketLifetimeSeconds;
+        options.SuiteTokenLifetimeSeconds = suiteTokenLifetime ?? options.SuiteTokenLifetimeSeconds;
         await WriteSettingsAsync(context, state).ConfigureAwait(false);
+
+        bool Accept(JsonProperty property)
+        {
+            bool isInt = IsInt(property.Value, out int v);
+            switch (property.Name.ToUpperInvariant())
+            {
+                case "LATENCYMILLISECONDS" when isInt && v >= 0:
+                    latency = v;
+                    return true;
+                case "TOKENLIFETIMESECONDS" when isInt:
+                    lifetime = v;
+                    return true;
+                case "PAGESIZE" when isInt && v >= 1:
+                    pageSize = v;
+                    return true;
+                case "SUITETICKETINTERVALSECONDS" when isInt && v >= 0:
+                    ticketInterval = v;
+                    return true;
+                case "SUITETICKETLIFETIMESECONDS" when isInt && v >= 0:
+                    ticketLifetime = v;
+                    return true;
+                case "SUITETOKENLIFETIMESECONDS" when isInt:
+                    suiteTokenLifetime = v;
+                    return true;
+                default:
+                    return false;
+            }
+        }
     }
 
     private static Task WriteSettingsAsync(HttpContext context, SimulatorState state) =>
@@ -298,6 +341,9 @@ internal static class ControlApi
             writer.WriteNumber("latencyMilliseconds", state.Options.LatencyMilliseconds);
             writer.WriteNumber("tokenLifetimeSeconds", state.Options.TokenLifetimeSeconds);
             writer.WriteNumber("pageSize", state.Options.PageSize);
+            writer.WriteNumber("suiteTicketIntervalSeconds", state.Options.SuiteTicketIntervalSeconds);
+            writer.WriteNumber("suiteTicketLifetimeSeconds", state.Options.SuiteTicketLifetimeSeconds);
+            writer.WriteNumber("suiteTokenLifetimeSeconds", state.Options.SuiteTokenLifetimeSeconds);
             writer.WriteEndObject();
         });
 
@@ -308,17 +354,51 @@ internal static class ControlApi
     /// </summary>
     private static async Task PutCallbackAsync(HttpContext context, SimulatorState state)
     {
-        const string Shape = "body must be {\"url\": \"http(s)://...\", \"token\": \"...\", \"encodingAesKey\": \"<43 chars>\", \"agentId\": \"1000002\"}";
         string corpId = RouteValue(context, "corpid");
-        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null)
+        if (await TryReadCallbackBodyAsync(context, withAgentId: true).ConfigureAwait(false) is not { } body)
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, Shape).ConfigureAwait(false);
             return;
         }
 
+        await RunAndAnswerAsync(context,
+            () => state.Callbacks.RegisterCallbackAsync(corpId, body.Url, body.Token, body.EncodingAesKey, body.AgentId, body.Verify, context.RequestAborted),
+            check => WriteCheckAsync(context, check)).ConfigureAwait(false);
+    }
+
+    /// <summary>The body of PUT /sim/callbacks/{corpid} or PUT /sim/suites/{suiteid}/callback, with its ?verify= (true unless "false").</summary>
+    private sealed record CallbackBody(string Url, string Token, string EncodingAesKey, string? AgentId, bool Verify);
+
+    /// <summary>
+    /// Reads {"url", "token", "encodingAesKey"}, with an optional "agentId" (string, number or null) only when
+    /// <paramref name="withAgentId"/> (an app's callback has one, a suite's has not), and the ?verify= query (true or
+    /// false); null once a 400 is written.
+    /// </summary>
+    private static async Task<CallbackBody?> TryReadCallbackBodyAsync(HttpContext context, bool withAgentId)
+    {
+        string shape = "body must be {\"url\": \"http(s)://...\", \"token\": \"...\", \"encodingAesKey\": \"<43 chars>\""
+            + (withAgentId ? ", \"agentId\": \"1000002\"}" : "}");
         string? url = null, token = null, key = null, agentId = null;
-        foreach (var property in body.RootElement.EnumerateObject())
+        if (!await ReadPropertiesAsync(context, shape, Accept).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        if (url is null || token is null || key is null)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, shape).ConfigureAwait(false);
+            return null;
+        }
+
+        string? verifyText = context.Request.Query["verify"];
+        if (verifyText is not (null or "true" or "false"))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "verify must be true or false").ConfigureAwait(false);
+            return null;
+        }
+
+        return new CallbackBody(url, token, key, agentId, verifyText != "false");
+
+        bool Accept(JsonProperty property)
         {
             var value = property.Value;
             bool isString = value.ValueKind == JsonValueKind.String;
@@ -326,95 +406,64 @@ internal static class ControlApi
             {
                 case "URL" when isString:
                     url = value.GetString();
-                    break;
+                    return true;
                 case "TOKEN" when isString:
                     token = value.GetString();
-                    break;
+                    return true;
                 case "ENCODINGAESKEY" when isString:
                     key = value.GetString();
-                    break;
-                case "AGENTID" when isString || value.ValueKind == JsonValueKind.Number:
+                    return true;
+                case "AGENTID" when withAgentId && (isString || value.ValueKind == JsonValueKind.Number):
                     agentId = isString ? value.GetString() : value.GetRawText();
-                    break;
-                case "AGENTID" when value.ValueKind == JsonValueKind.Null:
-                    break;
+                    return true;
+                case "AGENTID" when withAgentId && value.ValueKind == JsonValueKind.Null:
+                    return true;
                 default:
-                    await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}").ConfigureAwait(false);
-                    return;
+                    return false;
             }
         }
-
-        if (url is null || token is null || key is null)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, Shape).ConfigureAwait(false);
-            return;
-        }
-
-        string? verifyText = context.Request.Query["verify"];
-        if (verifyText is not (null or "true" or "false"))
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "verify must be true or false").ConfigureAwait(false);
-            return;
-        }
-
-        CallbackCheck? check;
-        try
-        {
-            check = await state.Callbacks.RegisterCallbackAsync(corpId, url, token, key, agentId, verifyText != "false", context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (ArgumentException e)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
-            return;
-        }
-
-        if (check is null)
-        {
-            await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
-            {
-                writer.WriteStartObject();
-                writer.WriteBoolean("verified", false);
-                writer.WriteBoolean("skipped", true);
-                writer.WriteEndObject();
-            }).ConfigureAwait(false);
-            return;
-        }
-
-        await WriteCheckAsync(context, check).ConfigureAwait(false);
     }
 
     /// <summary>POST /sim/callbacks/{corpid}/verify: the URL check again against the saved registration (404 when none).</summary>
-    private static async Task VerifyCallbackAsync(HttpContext context, SimulatorState state)
-    {
-        CallbackCheck check;
-        try
-        {
-            check = await state.Callbacks.VerifyCallbackAsync(RouteValue(context, "corpid"), context.RequestAborted).ConfigureAwait(false);
-        }
-        catch (KeyNotFoundException e)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
-            return;
-        }
+    private static Task VerifyCallbackAsync(HttpContext context, SimulatorState state) =>
+        RunAndAnswerAsync(context,
+            () => state.Callbacks.VerifyCallbackAsync(RouteValue(context, "corpid"), context.RequestAborted),
+            check => WriteCheckAsync(context, check));
 
-        await WriteCheckAsync(context, check).ConfigureAwait(false);
-    }
-
-    private static Task WriteCheckAsync(HttpContext context, CallbackCheck check) =>
-        WriteJsonAsync(context, check.Verified ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity, writer =>
+    /// <summary>
+    /// A URL check's answer: 200 {"verified": true, "status", "elapsedMs"}; 422 {"error", "verified": false, "status",
+    /// "elapsedMs", "body"}; 200 {"verified": false, "skipped": true} when it was skipped (<paramref name="check"/> null);
+    /// then a suite's first "ticket" push, if any.
+    /// </summary>
+    private static Task WriteCheckAsync(HttpContext context, CallbackCheck? check, SuiteDelivery? ticket = null) =>
+        WriteJsonAsync(context, check is null || check.Verified ? StatusCodes.Status200OK : StatusCodes.Status422UnprocessableEntity, writer =>
         {
             writer.WriteStartObject();
-            if (check.Error is not null)
+            if (check is null)
             {
-                writer.WriteString("error", check.Error);
+                writer.WriteBoolean("verified", false);
+                writer.WriteBoolean("skipped", true);
+            }
+            else
+            {
+                if (check.Error is not null)
+                {
+                    writer.WriteString("error", check.Error);
+                }
+
+                writer.WriteBoolean("verified", check.Verified);
+                writer.WriteNumber("status", check.Status);
+                writer.WriteNumber("elapsedMs", check.ElapsedMs);
+                if (!check.Verified)
+                {
+                    writer.WriteString("body", check.Body);
+                }
             }
 
-            writer.WriteBoolean("verified", check.Verified);
-            writer.WriteNumber("status", check.Status);
-            writer.WriteNumber("elapsedMs", check.ElapsedMs);
-            if (!check.Verified)
+            if (ticket is not null)
             {
-                writer.WriteString("body", check.Body);
+                writer.WritePropertyName("ticket");
+                WriteSuiteDelivery(writer, ticket);
             }
 
             writer.WriteEndObject();
@@ -445,15 +494,27 @@ internal static class ControlApi
     /// <summary>The body of a status change (<paramref name="withStatus"/>) or a raw send; null once a 400 is written.</summary>
     private static async Task<SendRequest?> ReadSendAsync(HttpContext context, bool withStatus)
     {
-        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
-        if (body is null)
+        var request = new SendRequest();
+        if (!await ReadPropertiesAsync(context, "body must be a JSON object", Accept, TamperHint).ConfigureAwait(false))
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be a JSON object").ConfigureAwait(false);
             return null;
         }
 
-        var request = new SendRequest();
-        foreach (var property in body.RootElement.EnumerateObject())
+        if (withStatus && request.Status is not (0 or 1 or 2 or 4))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "status is required: 0, 1, 2 or 4").ConfigureAwait(false);
+            return null;
+        }
+
+        if (!withStatus && string.IsNullOrEmpty(request.Xml))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"xml\": \"<xml>...</xml>\", \"deliveries\": 1, \"tamper\": null}").ConfigureAwait(false);
+            return null;
+        }
+
+        return request;
+
+        bool Accept(JsonProperty property)
         {
             var value = property.Value;
             bool isNull = value.ValueKind == JsonValueKind.Null;
@@ -471,53 +532,18 @@ internal static class ControlApi
                 "TAMPER" when (isString || isNull) && CallbackSender.TryParseTamper(value.GetString(), out var tamper) => request with { Tamper = tamper },
                 _ => null,
             };
-            if (updated is null)
-            {
-                string hint = property.Name.Equals("tamper", StringComparison.OrdinalIgnoreCase)
-                    ? " (null, none, signature, ciphertext, timestamp, receiver or xml)"
-                    : "";
-                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}{hint}").ConfigureAwait(false);
-                return null;
-            }
-
-            request = updated;
+            request = updated ?? request;
+            return updated is not null;
         }
 
-        if (withStatus && request.Status is not (0 or 1 or 2 or 4))
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "status is required: 0, 1, 2 or 4").ConfigureAwait(false);
-            return null;
-        }
-
-        if (!withStatus && string.IsNullOrEmpty(request.Xml))
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"xml\": \"<xml>...</xml>\", \"deliveries\": 1, \"tamper\": null}").ConfigureAwait(false);
-            return null;
-        }
-
-        return request;
+        static string TamperHint(string name) => name.Equals("tamper", StringComparison.OrdinalIgnoreCase)
+            ? " (null, none, signature, ciphertext, timestamp, receiver or xml)"
+            : "";
     }
 
     /// <summary>Runs a send; answers 200 with its deliveries, 400 for bad input, 404 for an unknown corp or live.</summary>
-    private static async Task SendAndAnswerAsync(HttpContext context, Func<Task<CallbackSendResult>> send)
-    {
-        CallbackSendResult result;
-        try
-        {
-            result = await send().ConfigureAwait(false);
-        }
-        catch (ArgumentException e)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
-            return;
-        }
-        catch (KeyNotFoundException e)
-        {
-            await WriteErrorAsync(context, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
-            return;
-        }
-
-        await WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+    private static Task SendAndAnswerAsync(HttpContext context, Func<Task<CallbackSendResult>> send) =>
+        RunAndAnswerAsync(context, send, result => WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             if (result.LivingId is not null)
@@ -539,27 +565,191 @@ internal static class ControlApi
             foreach (var delivery in result.Deliveries)
             {
                 writer.WriteStartObject();
-                writer.WriteNumber("status", delivery.Status);
-                if (delivery.Error is null)
-                {
-                    writer.WriteString("body", delivery.Body);
-                }
-                else
-                {
-                    writer.WriteString("error", delivery.Error);
-                }
-
-                writer.WriteNumber("elapsedMs", delivery.ElapsedMs);
+                WriteDeliveryOutcome(writer, delivery.Status, delivery.Body, delivery.Error, delivery.ElapsedMs);
                 writer.WriteEndObject();
             }
 
             writer.WriteEndArray();
             writer.WriteEndObject();
-        }).ConfigureAwait(false);
+        }));
+
+    /// <summary>A delivery's "status", its answer's "body" (or the "error" when it could not be sent) and "elapsedMs".</summary>
+    private static void WriteDeliveryOutcome(Utf8JsonWriter writer, int status, string body, string? error, double elapsedMs)
+    {
+        writer.WriteNumber("status", status);
+        if (error is null)
+        {
+            writer.WriteString("body", body);
+        }
+        else
+        {
+            writer.WriteString("error", error);
+        }
+
+        writer.WriteNumber("elapsedMs", elapsedMs);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="run"/> and answers its result with <paramref name="answer"/>: 400 instead for an
+    /// ArgumentException (bad input), 404 for a KeyNotFoundException (an unknown corp, live, suite, callback or authorization).
+    /// </summary>
+    private static async Task RunAndAnswerAsync<T>(HttpContext context, Func<Task<T>> run, Func<T, Task> answer)
+    {
+        T result;
+        try
+        {
+            result = await run().ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+        catch (KeyNotFoundException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status404NotFound, e.Message).ConfigureAwait(false);
+            return;
+        }
+
+        await answer(result).ConfigureAwait(false);
     }
 
     private sealed record SendRequest(int? Status = null, string? CorpId = null, long? CreateTime = null, string? Xml = null,
         int Deliveries = 1, bool Concurrent = false, CallbackTamper Tamper = CallbackTamper.None);
+
+    /// <summary>
+    /// GET /sim/suites/{suiteid}: {"suiteId", "callbackRegistered", "authorizedCorpIds", "deliveries"} (404 for an
+    /// unknown suite). No secret, ticket or code.
+    /// </summary>
+    private static Task GetSuiteAsync(HttpContext context, SimulatorState state)
+    {
+        string suiteId = RouteValue(context, "suiteid");
+        if (!state.Suites.SuiteIds.Contains(suiteId, StringComparer.Ordinal))
+        {
+            return WriteErrorAsync(context, StatusCodes.Status404NotFound, "unknown suite_id " + suiteId);
+        }
+
+        return WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("suiteId", suiteId);
+            writer.WriteBoolean("callbackRegistered", state.Suites.CallbackUrl(suiteId) is not null);
+            writer.WriteStartArray("authorizedCorpIds");
+            foreach (var corpId in state.Suites.AuthorizedCorpIds(suiteId))
+            {
+                writer.WriteStringValue(corpId);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("deliveries");
+            foreach (var delivery in state.Suites.Deliveries(suiteId))
+            {
+                WriteSuiteDelivery(writer, delivery);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        });
+    }
+
+    /// <summary>PUT /sim/suites/{suiteid} {"secret": "..."}: adds the suite, or sets its secret.</summary>
+    private static async Task PutSuiteAsync(HttpContext context, SimulatorState state)
+    {
+        string suiteId = RouteValue(context, "suiteid");
+        if (await TryReadSecretAsync(context, suiteId, secretOnly: true).ConfigureAwait(false) is not { } secret)
+        {
+            return;
+        }
+
+        state.Suites.SetSuite(suiteId, secret);
+        await WriteOkAsync(context).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// PUT /sim/suites/{suiteid}/callback {"url", "token", "encodingAesKey"} [?verify=false]: the URL check (receiveid =
+    /// suite_id), then saved, the first suite_ticket pushed and the ticket timer started. 200 {"verified": true,
+    /// "status", "elapsedMs", "ticket": {delivery}}; 422 as PUT /sim/callbacks (not saved); 404 for an unknown suite.
+    /// </summary>
+    private static async Task PutSuiteCallbackAsync(HttpContext context, SimulatorState state)
+    {
+        string suiteId = RouteValue(context, "suiteid");
+        if (await TryReadCallbackBodyAsync(context, withAgentId: false).ConfigureAwait(false) is not { } body)
+        {
+            return;
+        }
+
+        await RunAndAnswerAsync(context,
+            () => state.Suites.RegisterAsync(suiteId, body.Url, body.Token, body.EncodingAesKey, body.Verify, context.RequestAborted),
+            registered => WriteCheckAsync(context, registered.Check, registered.FirstTicket)).ConfigureAwait(false);
+    }
+
+    /// <summary>POST /sim/suites/{suiteid}/ticket: a suite_ticket pushed now; answers the push, not the ticket.</summary>
+    private static Task PostSuiteTicketAsync(HttpContext context, SimulatorState state) =>
+        SuitePushAsync(context, () => state.Suites.PushTicketAsync(RouteValue(context, "suiteid"), context.RequestAborted));
+
+    /// <summary>
+    /// POST /sim/suites/{suiteid}/authorize {"corpid", "corpName"?}, .../change {"corpid"}, .../cancel {"corpid"}:
+    /// a corp installs the app (create_auth with a new auth_code), changes or cancels its authorization; answers the push.
+    /// </summary>
+    private static async Task PostSuiteAuthAsync(HttpContext context, SimulatorState state, string action)
+    {
+        bool install = action == "authorize";
+        string shape = install ? "body must be {\"corpid\": \"...\", \"corpName\": \"...\"}" : "body must be {\"corpid\": \"...\"}";
+        string? corpId = null, corpName = null;
+        if (!await ReadPropertiesAsync(context, shape, Accept).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        if (string.IsNullOrEmpty(corpId))
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, shape).ConfigureAwait(false);
+            return;
+        }
+
+        string suiteId = RouteValue(context, "suiteid");
+        await SuitePushAsync(context, () => action switch
+        {
+            "authorize" => state.Suites.AuthorizeAsync(suiteId, corpId, corpName, context.RequestAborted),
+            "change" => state.Suites.ChangeAuthAsync(suiteId, corpId, context.RequestAborted),
+            _ => state.Suites.CancelAuthAsync(suiteId, corpId, context.RequestAborted),
+        }).ConfigureAwait(false);
+
+        bool Accept(JsonProperty property)
+        {
+            var value = property.Value;
+            switch (property.Name.ToUpperInvariant())
+            {
+                case "CORPID" when value.ValueKind == JsonValueKind.String:
+                    corpId = value.GetString();
+                    return true;
+                case "CORPNAME" when install && value.ValueKind is JsonValueKind.String or JsonValueKind.Null:
+                    corpName = value.GetString();
+                    return true;
+                default:
+                    return false;
+            }
+        }
+    }
+
+    /// <summary>Runs a push to a suite's instruction callback; answers 200 with its delivery, 400 for bad input, 404 for an unknown suite, callback or authorization.</summary>
+    private static Task SuitePushAsync(HttpContext context, Func<Task<SuiteDelivery>> push) =>
+        RunAndAnswerAsync(context, push, delivery => WriteJsonAsync(context, StatusCodes.Status200OK, writer => WriteSuiteDelivery(writer, delivery)));
+
+    /// <summary>{"infoType", "corpId"?, "status", "body" or "error", "elapsedMs", "accepted"}: never the ticket or auth_code pushed.</summary>
+    private static void WriteSuiteDelivery(Utf8JsonWriter writer, SuiteDelivery delivery)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("infoType", delivery.InfoType);
+        if (delivery.CorpId is not null)
+        {
+            writer.WriteString("corpId", delivery.CorpId);
+        }
+
+        WriteDeliveryOutcome(writer, delivery.Status, delivery.Body, delivery.Error, delivery.ElapsedMs);
+        writer.WriteBoolean("accepted", delivery.Accepted);
+        writer.WriteEndObject();
+    }
 
     /// <summary>A JSON number that fits an int; false for anything else (TryGetInt32 throws on strings and other kinds).</summary>
     private static bool IsInt(JsonElement value, out int result)
@@ -597,6 +787,32 @@ internal static class ControlApi
         {
             document?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Reads the body as a JSON object and hands each property to <paramref name="accept"/>; false once a 400 is written:
+    /// <paramref name="shape"/> when the body is not an object, "unknown property or bad value: {name}" (and the
+    /// <paramref name="hint"/> for that name) for the first property not accepted.
+    /// </summary>
+    private static async Task<bool> ReadPropertiesAsync(HttpContext context, string shape, Func<JsonProperty, bool> accept, Func<string, string>? hint = null)
+    {
+        using var body = await ReadBodyAsync(context).ConfigureAwait(false);
+        if (body is null)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, shape).ConfigureAwait(false);
+            return false;
+        }
+
+        foreach (var property in body.RootElement.EnumerateObject())
+        {
+            if (!accept(property))
+            {
+                await WriteErrorAsync(context, StatusCodes.Status400BadRequest, $"unknown property or bad value: {property.Name}{hint?.Invoke(property.Name)}").ConfigureAwait(false);
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static Task WriteErrorAsync(HttpContext context, int status, string message) =>

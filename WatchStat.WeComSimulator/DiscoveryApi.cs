@@ -43,7 +43,7 @@ internal static class DiscoveryApi
             return;
         }
 
-        var lives = call.State.Anchors.LivesOf(userId);
+        var lives = call.State.Anchors.LivesOf(userId, call.CorpId);
         var offset = 0;
         if (!string.IsNullOrEmpty(cursor) && !TryDecodeCursor(cursor, userId, out offset))
         {
@@ -70,7 +70,7 @@ internal static class DiscoveryApi
     public static Task GetLivingInfoAsync(ApiCall call)
     {
         string? livingId = call.Context.Request.Query["livingid"];
-        var info = string.IsNullOrEmpty(livingId) ? null : call.State.Anchors.Info(livingId, call.State.FindLive(livingId));
+        var info = string.IsNullOrEmpty(livingId) ? null : call.State.LivingInfo(livingId, call.CorpId);
         if (info is null) return WeComApi.WriteErrorAsync(call, WeComError.InvalidLivingId);
 
         return WeComApi.WriteAsync(call.Context, writer =>

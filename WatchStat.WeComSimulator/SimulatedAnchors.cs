@@ -41,11 +41,14 @@ public sealed class SimulatedAnchors(TimeProvider time)
 {
     private static readonly string[] Themes = ["新品发布会", "季度全员大会", "销售技巧培训", "产品公开课", "客户答谢直播", "安全生产培训", "年度战略分享"];
 
-    private readonly ConcurrentDictionary<string, SimulatedLivingInfo[]> _byAnchor = new(StringComparer.Ordinal);
-    // Where each anchor's live sits in its anchor's array, so a status change shows in LivesOf and Info alike.
-    private readonly ConcurrentDictionary<string, (SimulatedLivingInfo[] Lives, int Index)> _byLive = new(StringComparer.Ordinal);
-    // Status changes of lives that are not an anchor's (the id convention, PUT /sim/lives), by livingid.
-    private readonly ConcurrentDictionary<string, SimulatedLivingInfo> _changed = new(StringComparer.Ordinal);
+    // By (corpid, userid); corpid "" for an anchor every corp sees.
+    private readonly ConcurrentDictionary<(string CorpId, string UserId), SimulatedLivingInfo[]> _byAnchor = new();
+    // Where each anchor's live sits in its anchor's array, so a status change shows in LivesOf and Info alike; and
+    // whose corp it is ("" for every corp's).
+    private readonly ConcurrentDictionary<string, (SimulatedLivingInfo[] Lives, int Index, string CorpId)> _byLive = new(StringComparer.Ordinal);
+    // Status changes of lives that are not an anchor's (the id convention, PUT /sim/lives), by (the live's corpid or "", livingid):
+    // the same livingid registered for two corps is two lives.
+    private readonly ConcurrentDictionary<(string CorpId, string LivingId), SimulatedLivingInfo> _changed = new();
     private readonly Lock _statusLock = new();
 
     /// <summary>
@@ -53,14 +56,23 @@ public sealed class SimulatedAnchors(TimeProvider time)
     /// 2 expired, 3 cancelled, otherwise ended); the ended ones started i × <paramref name="spacing"/> ago
     /// (default 7 hours, so 150 lives span six weeks) and lasted an hour.
     /// </summary>
-    public IReadOnlyList<SimulatedLivingInfo> Add(string anchorUserId, int lives, TimeSpan? spacing = null)
+    /// <param name="corpId">
+    /// The anchor's corp: only that corp's tokens list its lives (get_user_all_livingid), read their info or their
+    /// stats, as userids are only unique within a corp. Its livingids carry the corpid
+    /// (<c>lv-{corpid}-{userid}-0000-3m2x</c>), since WeCom's are unique across corps. null: an anchor every corp sees,
+    /// with livingids <c>lv-{userid}-0000-3m2x</c>, as before corps were told apart.
+    /// </param>
+    public IReadOnlyList<SimulatedLivingInfo> Add(string anchorUserId, int lives, TimeSpan? spacing = null, string? corpId = null)
     {
+        ArgumentException.ThrowIfNullOrEmpty(anchorUserId);
+        if (corpId is { Length: 0 }) throw new ArgumentException("corpId must be null or non-empty", nameof(corpId));
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var step = (long)(spacing ?? TimeSpan.FromHours(7)).TotalSeconds;
+        var prefix = corpId is null ? $"lv-{anchorUserId}" : $"lv-{corpId}-{anchorUserId}";
         var list = new SimulatedLivingInfo[lives];
         for (var i = 0; i < lives; i++)
         {
-            var livingId = $"lv-{anchorUserId}-{i:D4}-{3 + i % 5}m{2 + i % 3}x";
+            var livingId = $"{prefix}-{i:D4}-{3 + i % 5}m{2 + i % 3}x";
             var status = (i % 10) switch { 0 => 0, 1 => 1, 2 => 3, 3 => 4, _ => 2 };
             var start = status switch
             {
@@ -77,13 +89,26 @@ public sealed class SimulatedAnchors(TimeProvider time)
                 OpenReplay: openReplay, ReplayStatus: openReplay == 1 ? i % 4 : 0, Type: i % 5,
                 PushStreamUrl: $"rtmp://push.example.invalid/live/{livingId}?key=sim", OnlineCount: status == 1 ? 42 : 0, SubscribeCount: 10 + i % 30);
             list[i] = info;
-            _byLive[livingId] = (list, i);
+            _byLive[livingId] = (list, i, corpId ?? "");
         }
-        _byAnchor[anchorUserId] = list;
+        _byAnchor[(corpId ?? "", anchorUserId)] = list;
         return list;
     }
 
-    public IReadOnlyList<SimulatedLivingInfo> LivesOf(string anchorUserId) => _byAnchor.GetValueOrDefault(anchorUserId) ?? [];
+    /// <summary>The lives of the anchor every corp sees (added without a corpid).</summary>
+    public IReadOnlyList<SimulatedLivingInfo> LivesOf(string anchorUserId) => LivesOf(anchorUserId, null);
+
+    /// <summary>
+    /// The lives get_user_all_livingid lists for <paramref name="anchorUserId"/> to a token of <paramref name="corpId"/>:
+    /// that corp's anchor of this userid if it has one, else the anchor every corp sees; never another corp's anchor.
+    /// </summary>
+    public IReadOnlyList<SimulatedLivingInfo> LivesOf(string anchorUserId, string? corpId) =>
+        (!string.IsNullOrEmpty(corpId) ? _byAnchor.GetValueOrDefault((corpId, anchorUserId)) : null)
+        ?? _byAnchor.GetValueOrDefault(("", anchorUserId))
+        ?? [];
+
+    /// <summary>The corp of an anchor's live: "" for an anchor every corp sees, null when the live is no anchor's.</summary>
+    internal string? CorpOf(string livingId) => _byLive.TryGetValue(livingId, out var slot) ? slot.CorpId : null;
 
     /// <summary>
     /// The info of an anchor's live; for any other live with viewers (the id convention), an ended live of yesterday,
@@ -93,7 +118,7 @@ public sealed class SimulatedAnchors(TimeProvider time)
     {
         if (_byLive.TryGetValue(livingId, out var slot)) return slot.Lives[slot.Index];
         if (live is null) return null;
-        if (_changed.TryGetValue(livingId, out var changed)) return changed with { ViewerNum = live.Total };
+        if (_changed.TryGetValue((live.Spec.CorpId ?? "", livingId), out var changed)) return changed with { ViewerNum = live.Total };
         var start = time.GetUtcNow().AddDays(-1).ToUnixTimeSeconds();
         return OtherLive(livingId, live, start);
     }
@@ -119,8 +144,9 @@ public sealed class SimulatedAnchors(TimeProvider time)
                 return slot.Lives[slot.Index] = WithStatus(slot.Lives[slot.Index], status, now);
             }
             if (live is null) return null;
-            var changed = WithStatus(_changed.GetValueOrDefault(livingId) ?? OtherLive(livingId, live, now - 3600), status, now);
-            _changed[livingId] = changed;
+            var key = (live.Spec.CorpId ?? "", livingId);
+            var changed = WithStatus(_changed.GetValueOrDefault(key) ?? OtherLive(livingId, live, now - 3600), status, now);
+            _changed[key] = changed;
             return changed with { ViewerNum = live.Total };
         }
     }

@@ -19,6 +19,7 @@ public sealed class SimulatorCounters
     private readonly ConcurrentDictionary<string, StrongBox<long>> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Api, string CorpId), StrongBox<long>> _callsByApp = new();
     private readonly ConcurrentDictionary<string, StrongBox<long>> _tokensByApp = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _suiteTokensBySuite = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, StrongBox<long>> _errors = new();
     private readonly Queue<WatchStatCall> _timeline = new();
     private readonly Lock _timelineLock = new();
@@ -30,23 +31,29 @@ public sealed class SimulatorCounters
     {
     }
 
-    /// <summary>Successful gettoken answers.</summary>
+    /// <summary>Access tokens issued: successful gettoken answers, and the corp tokens of get_permanent_code and get_corp_token.</summary>
     public long TokensIssued => Interlocked.Read(ref _tokensIssued);
 
-    /// <summary>Callback POSTs the simulator sent as WeCom (every delivery, retries and failed ones included).</summary>
+    /// <summary>Callback POSTs the simulator sent as WeCom to apps' and suites' callbacks (every delivery, retries and failed ones included).</summary>
     public long CallbacksSent => Interlocked.Read(ref _callbacksSent);
 
-    /// <summary>Callback URL checks (the GET with echostr) the simulator sent as WeCom, failed ones included.</summary>
+    /// <summary>Callback URL checks (the GET with echostr) the simulator sent as WeCom, apps' and suites', failed ones included.</summary>
     public long CallbackUrlChecks => Interlocked.Read(ref _callbackUrlChecks);
 
     /// <summary>Every HTTP call to <paramref name="api"/> ("gettoken", "living/get_watch_stat", ...), any result.</summary>
     public long Calls(string api) => Read(_calls, api);
 
-    /// <summary>Calls to <paramref name="api"/> made with a token of <paramref name="corpId"/> (or, for gettoken, asking for that corpid).</summary>
+    /// <summary>
+    /// Calls to <paramref name="api"/> made with a token of <paramref name="corpId"/> (or, for gettoken and
+    /// service/get_corp_token, asking for that corpid; for service/get_permanent_code, redeeming that corp's auth_code).
+    /// </summary>
     public long Calls(string api, string corpId) => Read(_callsByApp, (api, corpId));
 
-    /// <summary>Successful gettoken answers for <paramref name="corpId"/>.</summary>
+    /// <summary>Access tokens issued for <paramref name="corpId"/> (gettoken, get_permanent_code and get_corp_token).</summary>
     public long TokensIssuedFor(string corpId) => Read(_tokensByApp, corpId);
+
+    /// <summary>suite_access_tokens get_suite_token issued to <paramref name="suiteId"/>.</summary>
+    public long SuiteTokensIssued(string suiteId) => Read(_suiteTokensBySuite, suiteId);
 
     /// <summary>Answers with the non-zero <paramref name="errcode"/>.</summary>
     public long Errors(int errcode) => Read(_errors, errcode);
@@ -74,6 +81,7 @@ public sealed class SimulatorCounters
         _calls.Clear();
         _callsByApp.Clear();
         _tokensByApp.Clear();
+        _suiteTokensBySuite.Clear();
         _errors.Clear();
         Interlocked.Exchange(ref _tokensIssued, 0);
         Interlocked.Exchange(ref _callbacksSent, 0);
@@ -93,6 +101,8 @@ public sealed class SimulatorCounters
         Interlocked.Increment(ref _tokensIssued);
         Increment(_tokensByApp, corpId);
     }
+
+    internal void RecordSuiteToken(string suiteId) => Increment(_suiteTokensBySuite, suiteId);
 
     internal void RecordCallbackSent() => Interlocked.Increment(ref _callbacksSent);
 
@@ -126,6 +136,8 @@ public sealed class SimulatorCounters
     internal IEnumerable<KeyValuePair<string, long>> TokensByAppSnapshot() => Snapshot(_tokensByApp);
 
     internal IEnumerable<KeyValuePair<int, long>> ErrorsSnapshot() => Snapshot(_errors);
+
+    internal IEnumerable<KeyValuePair<string, long>> SuiteTokensSnapshot() => Snapshot(_suiteTokensBySuite);
 
     private static long Read<TKey>(ConcurrentDictionary<TKey, StrongBox<long>> map, TKey key)
         where TKey : notnull =>

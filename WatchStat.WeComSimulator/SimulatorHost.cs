@@ -25,9 +25,10 @@ public sealed class RunningSimulator : IAsyncDisposable
     /// <summary>The simulator's state (options, lives, tokens, counters).</summary>
     public SimulatorState State { get; }
 
-    /// <summary>Stops the server (waiting at most 5 s for calls in flight) and releases it.</summary>
+    /// <summary>Stops the suites' ticket timers and the server (waiting at most 5 s for calls in flight) and releases it.</summary>
     public async ValueTask DisposeAsync()
     {
+        State.Suites.Stop();
         using (var timeout = new CancellationTokenSource(StopTimeout))
         {
             await _app.StopAsync(timeout.Token).ConfigureAwait(false);
@@ -94,6 +95,8 @@ public static class SimulatorHost
         QuietSecretLoggingCategories(builder.Services);
 
         var app = builder.Build();
+        // The suites' ticket timers would outlive the server (a system timer is rooted while it runs).
+        app.Lifetime.ApplicationStopping.Register(state.Suites.Stop);
         WeComApi.Map(app, state);
         ControlApi.Map(app, state);
         return app;

@@ -6,7 +6,9 @@ namespace WatchStat.WeComSimulator;
 /// Settings of the simulator. Bound from the configuration section "Simulator" by Program.cs.
 /// <see cref="LatencyMilliseconds"/>, <see cref="TokenLifetimeSeconds"/> and <see cref="PageSize"/> may be changed
 /// while the simulator runs (through <see cref="SimulatorState.Options"/> or <c>PUT /sim/settings</c>);
-/// apps and lives are changed at run time through <see cref="SimulatorState.SetSecret"/> and <see cref="SimulatorState.AddLive"/>.
+/// apps and lives are changed at run time through <see cref="SimulatorState.SetSecret"/> and <see cref="SimulatorState.AddLive"/>,
+/// suites through <see cref="SuiteSide.SetSuite"/>; the Suite* times through <c>PUT /sim/settings</c> too (the ticket interval
+/// applies to callbacks registered afterwards).
 /// </summary>
 public sealed class SimulatorOptions
 {
@@ -45,6 +47,40 @@ public sealed class SimulatorOptions
     /// <summary>Explicitly registered lives by livingid (read when <see cref="SimulatorState"/> is created).</summary>
     [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding; part of the agreed API.")]
     public Dictionary<string, LiveSpec> Lives { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Third-party apps (suites) of a service provider that <c>service/get_suite_token</c> accepts. Empty by default:
+    /// a simulator that plays a self-built app only. Changed at run time through <see cref="SuiteSide.SetSuite"/> or
+    /// <c>PUT /sim/suites/{suiteid}</c>.
+    /// </summary>
+    [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding.")]
+    [SuppressMessage("Design", "CA1002:Do not expose generic lists", Justification = "Settable for configuration binding.")]
+    public List<SimulatedSuite> Suites { get; set; } = [];
+
+    /// <summary>
+    /// Seconds between two suite_ticket pushes to a suite's instruction callback: WeCom pushes a new ticket every ten
+    /// minutes, timed by the simulator's clock (a FakeTimeProvider in tests).
+    /// </summary>
+    public int SuiteTicketIntervalSeconds { get; set; } = 600;
+
+    /// <summary>
+    /// Seconds a pushed suite_ticket is accepted by get_suite_token: thirty minutes, so an app that missed one or two
+    /// pushes still gets a suite_access_token with the ticket it kept.
+    /// </summary>
+    public int SuiteTicketLifetimeSeconds { get; set; } = 1800;
+
+    /// <summary>expires_in of new suite_access_tokens, in seconds. Corp tokens (get_corp_token) use <see cref="TokenLifetimeSeconds"/>.</summary>
+    public int SuiteTokenLifetimeSeconds { get; set; } = 7200;
+}
+
+/// <summary>One third-party app (suite) of a service provider: its suite_id and suite_secret.</summary>
+public sealed class SimulatedSuite
+{
+    /// <summary>The suite_id, e.g. "wwsuite0123456789"; also the receiveid of its instruction callbacks.</summary>
+    public string SuiteId { get; set; } = "";
+
+    /// <summary>The suite_secret.</summary>
+    public string SuiteSecret { get; set; } = "";
 }
 
 /// <summary>One WeCom app: corpid and its secret.</summary>
@@ -89,4 +125,11 @@ public sealed record LiveSpec
 
     /// <summary>About 1 in 40 ids contains one of '/', '\\', '#', '?', '%', ' ', '\u0001', '\u007f'.</summary>
     public bool OddIds { get; init; }
+
+    /// <summary>
+    /// The corp whose lives this is: only tokens of that corp see it, another corp's token gets 40058 as for an
+    /// unknown livingid (WeCom never shows one corp's live to another). null: visible to every corp, as a self-built
+    /// app's simulator needs. The same livingid may be registered once per corp, with different shapes.
+    /// </summary>
+    public string? CorpId { get; init; }
 }

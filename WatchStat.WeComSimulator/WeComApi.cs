@@ -17,6 +17,20 @@ internal sealed record WeComError(int Code, string Message)
     public static readonly WeComError CorpSecretMissing = new(41004, "corpsecret missing");
     public static readonly WeComError AccessTokenExpired = new(42001, "access_token expired, more info at https://open.work.weixin.qq.com/devtool/query?e=42001");
     public static readonly WeComError DataFormatError = new(47001, "data format error");
+    public static readonly WeComError AuthRelationInvalid = new(48004, "auth relation invalid");
+    public static readonly WeComError InvalidCode = new(40029, "invalid code");
+    public static readonly WeComError InvalidSuiteSecret = new(40080, "invalid suite_secret");
+    public static readonly WeComError InvalidSuiteToken = new(40082, "invalid suite_token");
+    public static readonly WeComError InvalidSuiteId = new(40083, "invalid suite_id");
+    public static readonly WeComError InvalidPermanentCode = new(40084, "invalid permanent_code");
+    public static readonly WeComError InvalidSuiteTicket = new(40085, "invalid suite_ticket");
+    public static readonly WeComError SuiteIdMissing = new(41021, "suite_id missing");
+    public static readonly WeComError SuiteTokenMissing = new(41022, "suite_access_token missing");
+    public static readonly WeComError SuiteTicketMissing = new(41023, "suite_ticket missing");
+    public static readonly WeComError SuiteSecretMissing = new(41024, "suite_secret missing");
+    public static readonly WeComError PermanentCodeMissing = new(41025, "permanent_code missing");
+    public static readonly WeComError SuiteTokenExpired = new(42009, "suite_access_token expired");
+    public static readonly WeComError AuthCorpIdMissing = new(84054, "auth_corpid missing");
 }
 
 /// <summary>One call to a WeCom API, as it goes through <see cref="WeComApi"/>'s pipeline.</summary>
@@ -72,6 +86,9 @@ internal static class WeComApi
         MapApi(app, state, HttpMethods.Post, GetWatchStatApi, requiresToken: true, GetWatchStatAsync);
         MapApi(app, state, HttpMethods.Post, GetUserAllLivingIdApi, requiresToken: true, DiscoveryApi.GetUserAllLivingIdAsync);
         MapApi(app, state, HttpMethods.Get, GetLivingInfoApi, requiresToken: true, DiscoveryApi.GetLivingInfoAsync);
+        MapApi(app, state, HttpMethods.Post, SuiteApi.GetSuiteTokenApi, requiresToken: false, SuiteApi.GetSuiteTokenAsync);
+        MapApi(app, state, HttpMethods.Post, SuiteApi.GetPermanentCodeApi, requiresToken: false, SuiteApi.GetPermanentCodeAsync);
+        MapApi(app, state, HttpMethods.Post, SuiteApi.GetCorpTokenApi, requiresToken: false, SuiteApi.GetCorpTokenAsync);
     }
 
     /// <summary>Maps /cgi-bin/{api} through the pipeline.</summary>
@@ -137,6 +154,7 @@ internal static class WeComApi
                 {
                     TokenCheck.Unknown => WeComError.InvalidAccessToken,
                     TokenCheck.Expired => WeComError.AccessTokenExpired,
+                    TokenCheck.AuthCancelled => WeComError.AuthRelationInvalid,
                     _ => null,
                 };
                 if (corpId is not null)
@@ -284,7 +302,7 @@ internal static class WeComApi
             return;
         }
 
-        var live = string.IsNullOrEmpty(livingId) ? null : call.State.FindLive(livingId);
+        var live = string.IsNullOrEmpty(livingId) ? null : call.State.FindLive(livingId, call.CorpId);
         if (live is null)
         {
             await WriteErrorAsync(call, WeComError.InvalidLivingId).ConfigureAwait(false);

@@ -1,19 +1,14 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http;
 using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using WatchStat.WeCom.Callbacks;
 using WatchStat.Tests.WeCom;
 using WatchStat.WeComSimulator;
+using static WatchStat.Tests.Simulator.SimulatorAssertions;
 
 namespace WatchStat.Tests.Simulator;
 
@@ -116,7 +111,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task The_URL_check_passes_against_a_receiver_using_the_apps_crypto_and_saves_the_registration()
     {
-        await using var receiver = await Receiver.StartAsync(CorpId);
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId);
 
         using var put = await Http.PutAsJsonAsync(Sim($"sim/callbacks/{CorpId}"),
             new { url = receiver.Url + "?code=function-key", token = WeComPublishedSample.Token, encodingAesKey = WeComPublishedSample.EncodingAesKey });
@@ -141,7 +136,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task A_receiver_answering_with_a_trailing_newline_fails_the_URL_check_with_422_and_is_not_saved()
     {
-        await using var receiver = await Receiver.StartAsync(CorpId, echoSuffix: "\n");
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId, echoSuffix: "\n");
 
         using var put = await Http.PutAsJsonAsync(Sim($"sim/callbacks/{CorpId}"),
             new { url = receiver.Url, token = WeComPublishedSample.Token, encodingAesKey = WeComPublishedSample.EncodingAesKey, agentId = "1000002" });
@@ -173,7 +168,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task A_status_change_is_delivered_as_WeComs_retries_and_answered_by_get_living_info()
     {
-        await using var receiver = await Receiver.StartAsync(CorpId);
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId);
         var check = await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
         Assert.True(check!.Verified);
         const string livingId = "lv-callback-3m2x";
@@ -218,7 +213,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task An_anchors_live_that_ends_keeps_its_start_and_concurrent_deliveries_all_arrive()
     {
-        await using var receiver = await Receiver.StartAsync(CorpId);
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId);
         await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, verify: false);
         var onAir = _simulator.State.Anchors.Add("anchor-cb", 10)[1];
         Assert.Equal(1, onAir.Status);
@@ -241,7 +236,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [InlineData("xml", "BadXml")]
     public async Task A_tampered_delivery_is_refused_by_a_receiver_using_the_apps_crypto(string tamper, string reason)
     {
-        await using var receiver = await Receiver.StartAsync(CorpId);
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId);
         await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey);
 
         using var sent = await Http.PostAsJsonAsync(Sim("sim/lives/lv-tamper-1m1x/status"), new { status = 2, tamper });
@@ -255,7 +250,7 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [Fact]
     public async Task A_raw_event_arrives_exactly_as_given()
     {
-        await using var receiver = await Receiver.StartAsync(CorpId);
+        await using var receiver = await CallbackReceiver.StartAsync(CorpId);
         await _simulator.State.Callbacks.RegisterCallbackAsync(CorpId, receiver.Url, WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, agentId: "1000017");
         const string xml = "<xml><ToUserName><![CDATA[ww-sim-corp]]></ToUserName><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><Note>直播 ✓</Note></xml>";
 
@@ -342,14 +337,8 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     [InlineData("PUT", "sim/anchors/zhangsan", """{"lives": "3"}""")]
     public async Task Bad_control_API_input_answers_400_without_echoing_secrets(string method, string path, string body)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(method), Sim(path)) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        await AssertBadRequestAsync(Http, method, Sim(path), body);
 
-        using var response = await Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-
-        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.False(string.IsNullOrEmpty(JsonDocument.Parse(text).RootElement.GetProperty("error").GetString()));
-        AssertNoSecrets(text);
         Assert.Empty(_simulator.State.Callbacks.RegisteredCorpIds);
     }
 
@@ -370,15 +359,6 @@ public sealed class CallbackSenderTests : IAsyncLifetime
     /// <summary>A URL of the simulator, from a path relative to its root.</summary>
     private Uri Sim(string path) => new(_simulator.BaseUrl, path);
 
-    private static async Task<JsonElement> JsonAsync(HttpResponseMessage response) =>
-        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
-
-    private static void AssertNoSecrets(string text)
-    {
-        Assert.DoesNotContain(WeComPublishedSample.Token, text, StringComparison.Ordinal);
-        Assert.DoesNotContain(WeComPublishedSample.EncodingAesKey[..20], text, StringComparison.Ordinal);
-    }
-
     /// <summary>An http URL on a loopback port nothing listens on.</summary>
     private static string ClosedPortUrl()
     {
@@ -394,77 +374,5 @@ public sealed class CallbackSenderTests : IAsyncLifetime
         using var aes = Aes.Create();
         aes.Key = Convert.FromBase64String(WeComPublishedSample.EncodingAesKey + "=");
         return aes.DecryptCbc(Convert.FromBase64String(encrypt), aes.Key.AsSpan(0, 16), PaddingMode.None);
-    }
-
-    private sealed record ReceivedRequest(string Method, IReadOnlyDictionary<string, string?> Query, string? ContentType, string Body, string? Plaintext, WeComCallbackEvent? Event);
-
-    /// <summary>
-    /// A tiny callback receiver on 127.0.0.1 built on the app's WeComMessageCrypto: answers the URL check with the
-    /// echostr's plaintext (plus <c>echoSuffix</c>), and a POST with 200 "" or 400 and the reason it was refused.
-    /// </summary>
-    private sealed class Receiver : IAsyncDisposable
-    {
-        private readonly WebApplication _app;
-        private readonly ConcurrentQueue<ReceivedRequest> _requests = new();
-
-        private Receiver(WebApplication app) => _app = app;
-
-        public string Url { get; private set; } = "";
-
-        public IReadOnlyList<ReceivedRequest> Requests => [.. _requests];
-
-        public static async Task<Receiver> StartAsync(string corpId, string echoSuffix = "")
-        {
-            var crypto = new WeComMessageCrypto(WeComPublishedSample.Token, WeComPublishedSample.EncodingAesKey, corpId);
-            var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [], EnvironmentName = "Production" });
-            builder.Configuration.Sources.Clear();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            var receiver = new Receiver(app);
-            app.MapMethods("/cb", ["GET", "POST"], async context =>
-            {
-                var query = context.Request.Query.ToDictionary(q => q.Key, q => (string?)q.Value.ToString(), StringComparer.Ordinal);
-                string body;
-                using (var reader = new StreamReader(context.Request.Body, Encoding.UTF8))
-                    body = await reader.ReadToEndAsync();
-                string? plaintext = null;
-                WeComCallbackEvent? received = null;
-                string answer;
-                try
-                {
-                    if (HttpMethods.IsGet(context.Request.Method))
-                    {
-                        answer = crypto.VerifyAndDecrypt(query.GetValueOrDefault("msg_signature"), query.GetValueOrDefault("timestamp"),
-                            query.GetValueOrDefault("nonce"), query.GetValueOrDefault("echostr")) + echoSuffix;
-                    }
-                    else
-                    {
-                        plaintext = crypto.VerifyAndDecrypt(query.GetValueOrDefault("msg_signature"), query.GetValueOrDefault("timestamp"),
-                            query.GetValueOrDefault("nonce"), WeComCallbackEnvelope.ReadEncrypt(body));
-                        received = WeComCallbackEnvelope.ParseEvent(plaintext);
-                        answer = "";
-                    }
-                }
-                catch (WeComCallbackException e)
-                {
-                    context.Response.StatusCode = 400;
-                    answer = e.Reason.ToString();
-                }
-
-                receiver._requests.Enqueue(new ReceivedRequest(context.Request.Method, query, context.Request.ContentType, body, plaintext, received));
-                context.Response.ContentType = "text/plain";
-                await context.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(answer));
-            });
-            await app.StartAsync();
-            receiver.Url = app.Urls.First().TrimEnd('/') + "/cb";
-            return receiver;
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
     }
 }
