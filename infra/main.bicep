@@ -62,7 +62,7 @@ param instanceMemoryMB int = 2048
 @maxValue(10)
 param alwaysReadyHttpInstances int = 0
 
-@description('The WeCom apps the deployment harvests for; each becomes WeCom__Apps__<name>__CorpId, __SecretName and __AnchorUserIds, and an app with callbackTokenSecretName and encodingAesKeySecretName (both or neither) also __CallbackTokenSecretName and __EncodingAesKeySecretName. Secrets are not here: set each named secret in the vault after deploying.')
+@description('The WeCom apps the deployment harvests for; each becomes WeCom__Apps__<name>__CorpId and __SecretName (custom, or agent without suiteId) or __SuiteId and __SuiteSecretName (agent or thirdparty installed through a suite), __AnchorUserIds, __Kind when kind is given, and an app with callbackTokenSecretName and encodingAesKeySecretName (both or neither; both for an app with suiteId) also __CallbackTokenSecretName and __EncodingAesKeySecretName. An app with suiteId makes the app\'s identity Key Vault Secrets Officer instead of Secrets User (it writes the suite_ticket and the corps\' permanent codes). Secrets are not here: set each named secret in the vault after deploying.')
 @minLength(1)
 param wecomApps wecomApp[] = [
   {
@@ -124,6 +124,51 @@ resource rg 'Microsoft.Resources/resourceGroups@2025-04-01' = {
   location: location
   tags: tags
 }
+
+// The kinds of WeCom app and what each takes (types.bicep, wecomApp). What the type cannot say is checked here, in
+// a variable of this template, which ARM evaluates before it deploys anything: a wrong combination stops the whole
+// deployment (before the vault grants a role or the site gets a setting) with one message per problem, each naming
+// the app and the property. The app's own start-up checks (WeComOptionsValidator) say the same; the template says it
+// before anything is deployed. Empty strings count as left out, as for the callback secret names.
+@description('Every problem of every WeCom app\'s kind, suite, corp and secret names: one message each, none for sound apps.')
+var wecomAppProblems = flatten(map(wecomApps, app => filter([
+  app.?kind == 'thirdparty' && empty(app.?suiteId ?? '')
+    ? 'WeCom app \'${app.name}\' is kind thirdparty but has no suiteId: corps install a third-party app through its suite; give suiteId and suiteSecretName'
+    : ''
+  (app.?kind ?? 'custom') == 'custom' && !empty(app.?suiteId ?? '')
+    ? 'WeCom app \'${app.name}\' has suiteId but is kind custom${app.?kind == null ? ' (the default)' : ''}: suiteId is for agent-developed and third-party apps; set kind to agent or thirdparty, or remove suiteId'
+    : ''
+  (!empty(app.?suiteId ?? '') || app.?kind == 'thirdparty') && empty(app.?suiteSecretName ?? '')
+    ? 'WeCom app \'${app.name}\' has no suiteSecretName: an app installed through a suite needs the name of the Key Vault secret that holds its SuiteSecret'
+    : ''
+  empty(app.?suiteId ?? '') && app.?kind != 'thirdparty' && !empty(app.?suiteSecretName ?? '')
+    ? 'WeCom app \'${app.name}\' has suiteSecretName but no suiteId: a suite secret belongs to an agent or thirdparty app installed through a suite; give suiteId too, or remove suiteSecretName'
+    : ''
+  !empty(app.?suiteId ?? '') && !empty(app.?corpId ?? '')
+    ? 'WeCom app \'${app.name}\' has suiteId and corpId: an app installed through a suite has no corp of its own (its corps are those that authorize it); remove corpId'
+    : ''
+  !empty(app.?suiteId ?? '') && !empty(app.?secretName ?? '')
+    ? 'WeCom app \'${app.name}\' has suiteId and secretName: an app installed through a suite has no secret of its own (each authorizing corp\'s permanent code, which the app keeps in Key Vault, is its credential); remove secretName'
+    : ''
+  !empty(app.?suiteId ?? '') && (empty(app.?callbackTokenSecretName ?? '') || empty(app.?encodingAesKeySecretName ?? ''))
+    ? 'WeCom app \'${app.name}\' has suiteId but not both callbackTokenSecretName and encodingAesKeySecretName: WeCom pushes the suite_ticket and the authorizations (create_auth, cancel_auth) to its callback; give both'
+    : ''
+  empty(app.?suiteId ?? '') && app.?kind != 'thirdparty' && app.?corpId == null
+    ? 'WeCom app \'${app.name}\' has no corpId: an app of kind ${app.?kind ?? 'custom'} without suiteId needs its corp\'s corpid (企业ID)'
+    : ''
+  empty(app.?suiteId ?? '') && app.?kind != 'thirdparty' && empty(app.?secretName ?? '')
+    ? 'WeCom app \'${app.name}\' has no secretName: an app of kind ${app.?kind ?? 'custom'} without suiteId needs the name of the Key Vault secret that holds its ${app.?kind == 'agent' ? 'permanent code' : 'secret (corpsecret)'}'
+    : ''
+], problem => !empty(problem))))
+
+@description('wecomApps once they pass the checks above; fail() with every problem otherwise.')
+var checkedWecomApps = empty(wecomAppProblems) ? wecomApps : fail(join(wecomAppProblems, '. '))
+
+// An app installed through a suite WRITES to the vault at run time: the latest suite_ticket, each authorizing corp's
+// permanent code (deleted again on cancel_auth, recovered from soft delete when the corp authorizes again). That takes
+// Key Vault Secrets Officer; without such an app the identity only reads (Secrets User), least privilege.
+@description('true when a WeCom app has a suiteId: the app\'s identity then gets Key Vault Secrets Officer instead of Secrets User.')
+var appWritesSecrets = !empty(filter(checkedWecomApps, app => !empty(app.?suiteId ?? '')))
 
 @description('13 characters, stable for this subscription, resource group and environment: keeps global names unique.')
 var resourceToken = toLower(uniqueString(subscription().id, rg.id, environmentName))
@@ -201,6 +246,7 @@ module keyVault 'core/key-vault.bicep' = {
     identityName: names.identity
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
+    appWritesSecrets: appWritesSecrets
   }
   dependsOn: [
     identity
@@ -234,7 +280,7 @@ module functionApp 'app/function-app.bicep' = {
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     alwaysReadyHttpInstances: alwaysReadyHttpInstances
-    wecomApps: wecomApps
+    wecomApps: checkedWecomApps
     harvestNightlySchedule: harvestNightlySchedule
     harvestSweepSchedule: harvestSweepSchedule
     harvestLookbackDays: harvestLookbackDays
@@ -272,6 +318,9 @@ output AZURE_KEY_VAULT_NAME string = names.keyVault
 
 @description('URI of the Key Vault (the app setting KeyVault__Uri).')
 output AZURE_KEY_VAULT_URI string = keyVault.outputs.uri
+
+@description('The role the app\'s identity has on the Key Vault: Key Vault Secrets Officer when a WeCom app has a suiteId (the app writes the suite_ticket and permanent codes), else Key Vault Secrets User (read only).')
+output AZURE_KEY_VAULT_APP_ROLE string = keyVault.outputs.appRoleName
 
 @description('Name of the storage account with the WatchStats, Harvests and Livings tables.')
 output AZURE_STORAGE_ACCOUNT_NAME string = names.storage

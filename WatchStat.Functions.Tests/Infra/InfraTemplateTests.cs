@@ -256,8 +256,10 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
     [Fact]
     public void The_deploying_user_may_set_secrets_only_when_azd_names_them()
     {
+        // The app's identity may hold Officer too (with a suite app, see below); this is the deploying user's assignment.
         var officer = Assert.Single(main.Deployed("Microsoft.Authorization/roleAssignments"),
-            a => a.Expand(a.Properties["roleDefinitionId"]!.Text()).Contains(KeyVaultSecretsOfficer, StringComparison.OrdinalIgnoreCase));
+            a => a.Expand(a.Properties["roleDefinitionId"]!.Text()).Contains(KeyVaultSecretsOfficer, StringComparison.OrdinalIgnoreCase)
+                && a.Properties["principalId"]!.Text() == "\"[parameters('operatorPrincipalId')]\"");
 
         Assert.Contains("'Microsoft.KeyVault/vaults'", officer.Json["scope"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("[not(empty(parameters('operatorPrincipalId')))]", officer.Conditions);
@@ -406,7 +408,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
 
         // The wecomApp type carries secret NAMES only: no property for a Token or EncodingAESKey value.
         var properties = main.Template["definitions"]!["wecomApp"]!["properties"]!.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal);
-        Assert.Equal(["anchorUserIds", "callbackTokenSecretName", "corpId", "encodingAesKeySecretName", "name", "secretName"], properties);
+        Assert.Equal(["anchorUserIds", "callbackTokenSecretName", "corpId", "encodingAesKeySecretName", "kind", "name", "secretName", "suiteId", "suiteSecretName"], properties);
         foreach (var (template, where) in main.Templates)
         {
             foreach (var (name, _) in template["parameters"]?.AsObject() ?? [])
@@ -462,6 +464,126 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         Assert.True(url.Success && (url.Groups["key"].Value, url.Groups["name"].Value) == ("default", "default"),
             $"WECOM_CALLBACK_URLS is not {{ default: https://<site host>/api/wecom/callback/default }}: {urls}");
     }
+
+    // The kinds of WeCom app (kind: custom, agent, thirdparty): an app installed through a suite (suiteId) gets
+    // __SuiteId and __SuiteSecretName instead of __CorpId and __SecretName, and makes the app's identity Key Vault
+    // Secrets Officer (it writes the suite_ticket and the corps' permanent codes); without one the identity only reads.
+    // main.bicep refuses a combination that does not fit the kind before anything is deployed.
+
+    private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+
+    private const string ThirdPartyApp =
+        "{ name: 'tp', kind: 'thirdparty', suiteId: 'wwsuite1', suiteSecretName: 'tp-suite-secret', anchorUserIds: '', callbackTokenSecretName: 'tp-token', encodingAesKeySecretName: 'tp-aes' }";
+
+    [Fact]
+    public async Task A_third_party_app_gets_its_kind_and_suite_settings_no_corp_or_secret_and_makes_the_identity_Secrets_Officer()
+    {
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {ThirdPartyApp}\n  {AppWithoutCallback}\n]");
+        var settings = snapshot.AppSettings;
+
+        Assert.Equal(settings.Count, settings.Select(s => s.Name).Distinct(StringComparer.OrdinalIgnoreCase).Count());
+        Assert.Equal(
+            [
+                ("WeCom__Apps__tp__Kind", "thirdparty"), ("WeCom__Apps__tp__SuiteId", "wwsuite1"), ("WeCom__Apps__tp__SuiteSecretName", "tp-suite-secret"),
+                ("WeCom__Apps__tp__AnchorUserIds", ""),
+                ("WeCom__Apps__tp__CallbackTokenSecretName", "tp-token"), ("WeCom__Apps__tp__EncodingAesKeySecretName", "tp-aes"),
+            ],
+            settings.Where(s => s.Name.StartsWith("WeCom__Apps__tp__", StringComparison.Ordinal)));
+        Assert.DoesNotContain(settings, s => s.Name is "WeCom__Apps__tp__CorpId" or "WeCom__Apps__tp__SecretName");
+
+        // The custom app beside it is as before: no kind, no suite.
+        Assert.Equal([("WeCom__Apps__none__CorpId", "ww0"), ("WeCom__Apps__none__SecretName", "wecom-none"), ("WeCom__Apps__none__AnchorUserIds", "")],
+            settings.Where(s => s.Name.StartsWith("WeCom__Apps__none__", StringComparison.Ordinal)));
+
+        Assert.Equal([KeyVaultSecretsOfficer], IdentityVaultRoles(snapshot));
+        Assert.Equal("Key Vault Secrets Officer", snapshot.Outputs["AZURE_KEY_VAULT_APP_ROLE"]!.GetValue<string>());
+        Assert.Contains("'tp'", snapshot.Outputs["WECOM_CALLBACK_URLS"]!.Text(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{ name: 'ag', kind: 'agent', suiteId: 'wwtemplate1', suiteSecretName: 'ag-suite-secret', anchorUserIds: 'a', callbackTokenSecretName: 'ag-token', encodingAesKeySecretName: 'ag-aes' }",
+        "Kind=agent SuiteId=wwtemplate1 SuiteSecretName=ag-suite-secret AnchorUserIds=a CallbackTokenSecretName=ag-token EncodingAesKeySecretName=ag-aes", KeyVaultSecretsOfficer)]
+    [InlineData("{ name: 'ag', kind: 'agent', corpId: 'ww1', secretName: 'ag-permanent-code', anchorUserIds: 'a' }",
+        "Kind=agent CorpId=ww1 SecretName=ag-permanent-code AnchorUserIds=a", KeyVaultSecretsUser)]
+    [InlineData("{ name: 'ag', kind: 'custom', corpId: 'ww1', secretName: 'ag-secret', anchorUserIds: '', suiteId: '', suiteSecretName: '' }",
+        "Kind=custom CorpId=ww1 SecretName=ag-secret AnchorUserIds=", KeyVaultSecretsUser)]
+    public async Task An_agent_app_is_a_suite_app_with_a_suiteId_and_a_corp_app_without(string app, string expected, string role)
+    {
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {app}\n]");
+
+        Assert.Equal(expected, string.Join(' ', snapshot.AppSettings.Where(s => s.Name.StartsWith("WeCom__Apps__ag__", StringComparison.Ordinal))
+            .Select(s => $"{s.Name["WeCom__Apps__ag__".Length..]}={s.Value}")));
+        Assert.Equal([role], IdentityVaultRoles(snapshot));
+    }
+
+    [Fact]
+    public async Task Without_a_suite_app_the_identity_only_reads_secrets()
+    {
+        foreach (var apps in new[] { null, $"[\n  {AppWithCallback}\n  {AppWithoutCallback}\n]" })
+        {
+            var snapshot = await MainSnapshot.OfAsync(apps, new Dictionary<string, string> { ["principalId"] = "'00000000-0000-0000-0000-0000000000cc'" });
+            Assert.Equal([KeyVaultSecretsUser], IdentityVaultRoles(snapshot));
+            Assert.Equal("Key Vault Secrets User", snapshot.Outputs["AZURE_KEY_VAULT_APP_ROLE"]!.GetValue<string>());
+            Assert.DoesNotContain(snapshot.AppSettings, s => s.Name.EndsWith("__Kind", StringComparison.Ordinal) || s.Name.Contains("__Suite", StringComparison.Ordinal));
+
+            // Officer on the vault goes to the deploying user only.
+            var officers = snapshot.Resources("Microsoft.Authorization/roleAssignments")
+                .Where(a => a["properties"]!["roleDefinitionId"]!.GetValue<string>().EndsWith(KeyVaultSecretsOfficer, StringComparison.OrdinalIgnoreCase));
+            Assert.Equal(["00000000-0000-0000-0000-0000000000cc"], officers.Select(a => a["properties"]!["principalId"]!.GetValue<string>()));
+        }
+    }
+
+    [Theory]
+    [InlineData("kind: 'thirdparty', suiteSecretName: 's', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "is kind thirdparty but has no suiteId: corps install a third-party app through its suite; give suiteId and suiteSecretName")]
+    [InlineData("kind: 'thirdparty', suiteId: 'su', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "has no suiteSecretName: an app installed through a suite needs the name of the Key Vault secret that holds its SuiteSecret")]
+    [InlineData("kind: 'custom', suiteId: 'su', suiteSecretName: 's', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "has suiteId but is kind custom: suiteId is for agent-developed and third-party apps; set kind to agent or thirdparty, or remove suiteId")]
+    [InlineData("suiteId: 'su', suiteSecretName: 's', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "has suiteId but is kind custom (the default): suiteId is for agent-developed and third-party apps")]
+    [InlineData("kind: 'thirdparty', suiteId: 'su', suiteSecretName: 's', corpId: 'ww0', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "has suiteId and corpId: an app installed through a suite has no corp of its own (its corps are those that authorize it); remove corpId")]
+    [InlineData("kind: 'agent', suiteId: 'su', suiteSecretName: 's', secretName: 'code', callbackTokenSecretName: 't', encodingAesKeySecretName: 'a'",
+        "has suiteId and secretName: an app installed through a suite has no secret of its own")]
+    [InlineData("kind: 'thirdparty', suiteId: 'su', suiteSecretName: 's'",
+        "has suiteId but not both callbackTokenSecretName and encodingAesKeySecretName: WeCom pushes the suite_ticket and the authorizations (create_auth, cancel_auth) to its callback; give both")]
+    [InlineData("kind: 'agent', suiteId: 'su', suiteSecretName: 's', callbackTokenSecretName: '', encodingAesKeySecretName: ''",
+        "has suiteId but not both callbackTokenSecretName and encodingAesKeySecretName")]
+    [InlineData("corpId: 'ww0', secretName: 'x', suiteSecretName: 's'",
+        "has suiteSecretName but no suiteId: a suite secret belongs to an agent or thirdparty app installed through a suite; give suiteId too, or remove suiteSecretName")]
+    [InlineData("kind: 'agent', secretName: 'code'",
+        "has no corpId: an app of kind agent without suiteId needs its corp's corpid (企业ID)")]
+    [InlineData("corpId: 'ww0'",
+        "has no secretName: an app of kind custom without suiteId needs the name of the Key Vault secret that holds its secret (corpsecret)")]
+    public async Task A_WeCom_app_whose_properties_do_not_fit_its_kind_stops_the_deployment_naming_the_app(string properties, string message)
+    {
+        var snapshot = await MainSnapshot.OfAsync($"[\n  {AppWithCallback}\n  {{ name: 'bad', anchorUserIds: '', {properties} }}\n]");
+
+        Assert.True(snapshot.Run.ExitCode != 0 && snapshot.Json is null, $"the deployment was not refused:\n{snapshot.Run.Output}");
+        Assert.Contains($"WeCom app 'bad' {message}", snapshot.Run.Output, StringComparison.Ordinal);
+        Assert.True(Regex.Count(snapshot.Run.Output, "WeCom app '") == 1, $"more than the one problem was reported:\n{snapshot.Run.Output}");
+        Assert.DoesNotContain("Error BCP", snapshot.Run.Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Every_problem_of_every_app_is_reported_at_once()
+    {
+        var snapshot = await MainSnapshot.OfAsync("[\n  { name: 'one', anchorUserIds: '' }\n  { name: 'two', kind: 'thirdparty', anchorUserIds: '' }\n]");
+
+        Assert.True(snapshot.Run.ExitCode != 0 && snapshot.Json is null, $"the deployment was not refused:\n{snapshot.Run.Output}");
+        foreach (var message in new[] { "WeCom app 'one' has no corpId", "WeCom app 'one' has no secretName", "WeCom app 'two' is kind thirdparty but has no suiteId", "WeCom app 'two' has no suiteSecretName" })
+            Assert.Contains(message, snapshot.Run.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>The role definition ids (the GUID) of the app identity's role assignments on the Key Vault, as deployed.</summary>
+    private static List<string> IdentityVaultRoles(MainSnapshot snapshot) =>
+    [
+        .. snapshot.Resources("Microsoft.Authorization/roleAssignments")
+            .Where(a => a["id"]!.GetValue<string>().Contains("/providers/Microsoft.KeyVault/vaults/", StringComparison.Ordinal)
+                && a["properties"]!["principalId"]!.GetValue<string>().Contains("Microsoft.ManagedIdentity/userAssignedIdentities", StringComparison.Ordinal))
+            .Select(a => a["properties"]!["roleDefinitionId"]!.GetValue<string>().Split('/')[^1]),
+    ];
 
     // Always-ready instances of the http scale group (alwaysReadyHttpInstances): no cold start for the WeCom callback
     // against always-ready baseline billing. Checked on `bicep snapshot`, i.e. the site a deployment really gets.
@@ -544,7 +666,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
             Assert.True(main.Template["parameters"]![name] is not null, $"main.parameters.json sets {name}, which main.bicep does not declare");
 
         var outputs = main.Template["outputs"]!.AsObject();
-        foreach (var output in new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_FUNCTION_APP_NAME", "AZURE_KEY_VAULT_NAME", "AZURE_KEY_VAULT_URI", "AZURE_STORAGE_ACCOUNT_NAME", "WECOM_EGRESS_IP", "WECOM_CALLBACK_URLS" })
+        foreach (var output in new[] { "AZURE_LOCATION", "AZURE_TENANT_ID", "AZURE_FUNCTION_APP_NAME", "AZURE_KEY_VAULT_NAME", "AZURE_KEY_VAULT_URI", "AZURE_KEY_VAULT_APP_ROLE", "AZURE_STORAGE_ACCOUNT_NAME", "WECOM_EGRESS_IP", "WECOM_CALLBACK_URLS" })
             Assert.True(outputs.ContainsKey(output), $"main.bicep has no output {output}");
     }
 
@@ -768,6 +890,10 @@ public sealed class MainSnapshot
     /// <summary>The one Function App the deployment creates.</summary>
     public JsonObject Site => Assert.Single(Snapshot["predictedResources"]!.AsArray(),
         r => r!["type"]!.GetValue<string>() == "Microsoft.Web/sites")!.AsObject();
+
+    /// <summary>The resources of a type the deployment would create.</summary>
+    public IEnumerable<JsonObject> Resources(string type) =>
+        Snapshot["predictedResources"]!.AsArray().Where(r => r!["type"]!.GetValue<string>() == type).Select(r => r!.AsObject());
 
     /// <summary>The site's app settings as the deployment sets them, in order.</summary>
     public IReadOnlyList<(string Name, string Value)> AppSettings =>

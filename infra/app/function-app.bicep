@@ -52,7 +52,7 @@ param instanceMemoryMB int
 @maxValue(10)
 param alwaysReadyHttpInstances int
 
-@description('The WeCom apps the deployment harvests for.')
+@description('The WeCom apps the deployment harvests for, as main.bicep checked them (kind, suite, corp and secret names).')
 @minLength(1)
 param wecomApps wecomApp[]
 
@@ -104,12 +104,22 @@ var identitySettings = [
   { name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', value: 'ClientId=${identity.properties.clientId};Authorization=AAD' }
 ]
 
-@description('Three settings per WeCom app: WeCom__Apps__<name>__CorpId, __SecretName, __AnchorUserIds.')
-var wecomAppSettings = flatten(map(wecomApps, app => [
-  { name: 'WeCom__Apps__${app.name}__CorpId', value: app.corpId }
-  { name: 'WeCom__Apps__${app.name}__SecretName', value: app.secretName }
-  { name: 'WeCom__Apps__${app.name}__AnchorUserIds', value: app.anchorUserIds }
-]))
+// An app installed through a suite (suiteId) has no corp or secret of its own: it gets __SuiteId and __SuiteSecretName
+// instead of __CorpId and __SecretName. main.bicep has already refused apps whose properties do not fit their kind.
+@description('The settings of each WeCom app: WeCom__Apps__<name>__Kind (only when kind is given); __CorpId and __SecretName, or for an app with suiteId __SuiteId and __SuiteSecretName; __AnchorUserIds.')
+var wecomAppSettings = flatten(map(wecomApps, app => concat(
+  app.?kind == null ? [] : [{ name: 'WeCom__Apps__${app.name}__Kind', value: app.?kind! }],
+  empty(app.?suiteId ?? '')
+    ? [
+        { name: 'WeCom__Apps__${app.name}__CorpId', value: app.?corpId ?? '' }
+        { name: 'WeCom__Apps__${app.name}__SecretName', value: app.?secretName ?? '' }
+      ]
+    : [
+        { name: 'WeCom__Apps__${app.name}__SuiteId', value: app.?suiteId! }
+        { name: 'WeCom__Apps__${app.name}__SuiteSecretName', value: app.?suiteSecretName ?? '' }
+      ],
+  [{ name: 'WeCom__Apps__${app.name}__AnchorUserIds', value: app.anchorUserIds }]
+)))
 
 // A WeCom app has a callback (route wecom/callback/<name>) when it names the Key Vault secrets of its callback Token
 // and EncodingAESKey: both, or neither (left out or empty). One without the other would make the app refuse to

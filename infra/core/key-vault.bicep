@@ -1,7 +1,8 @@
 // The Key Vault that holds the WeCom app secrets. The template creates no secret: the operator sets each one
 // with `az keyvault secret set` (README, "Deploy"), so no secret value ever passes through a deployment.
-// Access is by Azure RBAC only: the app's identity reads (Key Vault Secrets User), and the deploying user, when
-// known, may write (Key Vault Secrets Officer).
+// Access is by Azure RBAC only: the app's identity reads (Key Vault Secrets User), or, when a WeCom app is installed
+// through a suite, also writes (Key Vault Secrets Officer); the deploying user, when known, may write (Key Vault
+// Secrets Officer).
 
 import { tagSet } from '../types.bicep'
 
@@ -29,11 +30,21 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
+@description('true when a WeCom app has a suiteId: the app then writes secrets at run time (the latest suite_ticket, each authorizing corp\'s permanent code, deleted on cancel_auth and recovered from soft delete on a new authorization), so its identity gets Key Vault Secrets Officer instead of Secrets User.')
+param appWritesSecrets bool = false
+
 @description('Key Vault Secrets User: read secret values.')
 var secretsUserRoleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', '4633458b-17de-408a-b874-0445c86b69e6')
 
 @description('Key Vault Secrets Officer: create, update and delete secrets.')
 var secretsOfficerRoleDefinitionId = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7')
+
+// One role for the app's identity, never both: Secrets Officer includes everything Secrets User allows. The
+// assignment's name derives from the role (an assignment's role cannot be changed in place), so switching adds the
+// new assignment; ARM's incremental mode does not remove the old one. Going back to read only after an app with a
+// suiteId is gone therefore takes `az role assignment delete` of the Officer assignment by hand.
+@description('The role of the app\'s identity on the vault: Secrets Officer when it writes secrets, else Secrets User.')
+var appRoleDefinitionId = appWritesSecrets ? secretsOfficerRoleDefinitionId : secretsUserRoleDefinitionId
 
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: identityName
@@ -62,13 +73,13 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
   }
 }
 
-resource appReadsSecrets 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, identity.id, secretsUserRoleDefinitionId)
+resource appSecretsRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, identity.id, appRoleDefinitionId)
   scope: vault
   properties: {
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
-    roleDefinitionId: secretsUserRoleDefinitionId
+    roleDefinitionId: appRoleDefinitionId
   }
 }
 
@@ -84,3 +95,6 @@ resource operatorWritesSecrets 'Microsoft.Authorization/roleAssignments@2022-04-
 
 @description('The vault\'s URI (https://<name>.vault.azure.net/), the app setting KeyVault__Uri.')
 output uri string = vault.properties.vaultUri
+
+@description('The name of the role the app\'s identity has on the vault: Key Vault Secrets Officer or Key Vault Secrets User.')
+output appRoleName string = appWritesSecrets ? 'Key Vault Secrets Officer' : 'Key Vault Secrets User'
