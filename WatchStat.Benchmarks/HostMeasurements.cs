@@ -300,7 +300,7 @@ public sealed class HostMeasurements : IAsyncDisposable
         var until = DateTime.UtcNow + timeout;
         while (true)
         {
-            if (await _store.GetAsync(livingId, default) is { } status)
+            if (await _store.GetAsync(new LiveKey(WeComSimulator.SimulatorOptions.DefaultCorpId, livingId), default) is { } status)
             {
                 if (status.State == HarvestStates.Completed) return status;
                 if (status.State == HarvestStates.Failed) throw Failure($"The harvest of {livingId} failed: {status.LastErrorCode} {status.LastErrorMessage}");

@@ -174,7 +174,8 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
         await queue.ClearMessagesAsync();
         var livingId = NewLive(viewers * 6 / 10, viewers * 4 / 10);
         var function = ActivatorUtilities.CreateInstance<HarvestPageFunction>(app);
-        var start = await app.GetRequiredService<HarvestRuns>().StartAsync(livingId, app.GetRequiredService<WeComApps>().Get(null), force: false, default);
+        var weComApp = app.GetRequiredService<WeComApps>().Get(null);
+        var start = await app.GetRequiredService<HarvestRuns>().StartAsync(new LiveKey(weComApp.CorpId, livingId), weComApp, force: false, default);
         await queue.SendMessageAsync(start.FirstPage!.ToJson());
 
         double wecomMs = 0;
@@ -208,8 +209,8 @@ public sealed class Measurements(RunningSimulator simulator, StorageClients stor
         var rows = new List<TableEntity>();
         for (var nextKey = "0"; ;)
         {
-            var page = await wecom.GetWatchStatAsync(weComApp, livingId, nextKey, default);
-            rows.AddRange(ViewerRows.FromPage(livingId, weComApp.Name, page, "bench", DateTimeOffset.UtcNow).Rows);
+            var page = await wecom.GetWatchStatAsync(weComApp, weComApp.CorpId, livingId, nextKey, default);
+            rows.AddRange(ViewerRows.FromPage(new LiveKey(weComApp.CorpId, livingId), weComApp.Name, page, "bench", DateTimeOffset.UtcNow).Rows);
             if (page.IsLastPage) return rows;
             nextKey = page.NextKey!;
         }

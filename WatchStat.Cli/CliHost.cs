@@ -34,6 +34,32 @@ public static class CliHost
         return null;
     }
 
+    /// <summary>
+    /// The live a command names: its livingid in the corp of <c>--corpid</c>, else of the app (<c>--app</c>, or the
+    /// default app) as configured; null after printing why there is none. Reads the settings without validating
+    /// them, so the read-only commands work whatever else is misconfigured.
+    /// </summary>
+    public static LiveKey? ResolveLive(Commands.LivingIdSettings settings, WeComApps? apps = null, IAnsiConsole? console = null)
+    {
+        if (settings.CorpId is { } corpId) return new LiveKey(corpId, settings.LivingId);
+        if (apps is null)
+        {
+            var configuration = new ConfigurationBuilder();
+            AddSettings(configuration);
+            var options = configuration.Build().GetSection(WeComOptions.Section).Get<WeComOptions>() ?? new WeComOptions();
+            apps = new WeComApps(Microsoft.Extensions.Options.Options.Create(options));
+        }
+        var appName = (settings as Commands.LivingIdAndAppSettings)?.App;
+        var problem = apps.All.Count == 0
+            ? "no WeCom app is configured here to take the live's corp from: name it with --corpid <CORPID>."
+            : apps.Check(appName);
+        var corp = "";
+        if (problem is null) problem = WeComApps.CheckCorp(apps.Get(appName), null, out corp);
+        if (problem is null) return new LiveKey(corp, settings.LivingId);
+        (console ?? AnsiConsole.Console).MarkupLineInterpolated($"[red]error:[/] {problem}");
+        return null;
+    }
+
     public static async Task<IHost> StartAsync(CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

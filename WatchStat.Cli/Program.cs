@@ -35,6 +35,13 @@ app.Configure(config =>
         .WithDescription("Viewers, watch time (total, mean, median, histogram), commenters, mic speakers and top inviters of a live; --json for machines.")
         .WithExample("report", "lv-demo-12000m8000x")
         .WithExample("report", "lv-demo-12000m8000x", "--json");
+    config.AddCommand<MigrateCommand>("migrate")
+        .WithDescription("Move rows written before corp-scoped keys to today's layout ({corpid}|{livingid}); run once after upgrading, with the app stopped.")
+        .WithExample("migrate", "--dry-run");
+    config.AddCommand<CorpsCommand>("corps")
+        .WithDescription("List the corps that installed a suite app; with --corpid and --anchors, set the anchors the nightly harvest walks in one.")
+        .WithExample("corps", "--app", "provider")
+        .WithExample("corps", "--app", "provider", "--corpid", "wwa1b2c3", "--anchors", "zhangsan,lisi");
     config.AddCommand<WalkCommand>("walk")
         .WithDescription("Fetch every page of a live's watch detail from WeCom and show what came back, storing nothing.")
         .WithExample("walk", "lv-demo-120m80x");

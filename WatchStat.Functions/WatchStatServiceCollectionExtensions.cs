@@ -21,11 +21,13 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.TryAddSingleton<HarvestStore>();
         services.TryAddSingleton<LivingStore>();
+        services.TryAddSingleton<InstallationStore>();
         services.TryAddSingleton<HarvestRuns>();
         services.TryAddSingleton<HarvestRequests>();
         services.TryAddSingleton<HarvestPageSender>();
         services.TryAddSingleton<WeComCallbackKeys>();
         services.TryAddSingleton<LiveStatusCallbacks>();
+        services.TryAddTransient<SuiteCallbacks>();
         services.TryAddTransient<HarvestStep>();
         services.TryAddTransient<Discovery>();
         services.TryAddTransient<StalledRunSweeper>();

@@ -23,7 +23,7 @@ public sealed class EnqueueCommand : AsyncCommand<EnqueueCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
-        var request = await host.Services.GetRequiredService<HarvestRequests>().RequestAsync(settings.LivingId, settings.App, settings.Force, cancellationToken);
+        var request = await host.Services.GetRequiredService<HarvestRequests>().RequestAsync(settings.LivingId, settings.App, settings.CorpId, settings.Force, cancellationToken);
         if (request is not { Start: { } start })
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {request.Problem}");

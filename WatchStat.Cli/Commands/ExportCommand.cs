@@ -41,6 +41,7 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
         var console = CliHost.Stderr;
         var format = settings.Format.ToLowerInvariant();
         var livingId = settings.LivingId;
+        if (CliHost.ResolveLive(settings, console: console) is not { } live) return ExitCodes.Usage;
 
         // A file is written under a temporary name and moved into place at the end, so a failed or unknown
         // export never leaves a truncated file where a good one is expected.
@@ -68,11 +69,11 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
         try
         {
             var store = new HarvestStore(CliHost.OpenStorage());
-            var status = await store.GetAsync(livingId, cancellationToken); // creates the tables if this storage has none yet
+            var status = await store.GetAsync(live, cancellationToken); // creates the tables if this storage has none yet
 
             var written = await RowProgress.RunAsync(console, $"Exporting live {livingId} as {format}", async report =>
             {
-                await using var rows = store.ReadRowsAsync(livingId, cancellationToken).GetAsyncEnumerator(cancellationToken);
+                await using var rows = store.ReadRowsAsync(live, cancellationToken).GetAsyncEnumerator(cancellationToken);
                 // The first page decides whether the live is known before a byte is written.
                 var more = await rows.MoveNextAsync();
                 if (!more && status is null) return (long?)null;

@@ -35,9 +35,15 @@ public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
     {
         using var host = await CliHost.StartAsync(cancellationToken);
         if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
+        if (WeCom.WeComApps.CheckCorp(app, settings.CorpId, out var corp) is { } wrongCorp)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {wrongCorp}");
+            return ExitCodes.Usage;
+        }
+        var live = new LiveKey(corp, settings.LivingId);
         var loop = ActivatorUtilities.CreateInstance<HarvestLoop>(host.Services);
         var store = host.Services.GetRequiredService<HarvestStore>();
-        if (await store.GetAsync(settings.LivingId, cancellationToken) is { } stored && !HarvestRuns.IsSameApp(stored, app))
+        if (await store.GetAsync(live, cancellationToken) is { } stored && !HarvestRuns.IsSameApp(stored, app))
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {HarvestRuns.OtherAppProblem(stored, app)}");
             return ExitCodes.Usage;
@@ -45,10 +51,10 @@ public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
 
         var started = TimeProvider.System.GetTimestamp();
         var status = settings.Json
-            ? await loop.RunAsync(settings.LivingId, app, settings.Force, progress: null, cancellationToken)
+            ? await loop.RunAsync(live, app, settings.Force, progress: null, cancellationToken)
             : await ProgressDisplay.RunAsync(
                 $"Harvesting {settings.LivingId}",
-                report => loop.RunAsync(settings.LivingId, app, settings.Force, report, cancellationToken));
+                report => loop.RunAsync(live, app, settings.Force, report, cancellationToken));
         var elapsed = TimeProvider.System.GetElapsedTime(started);
 
         if (settings.Json)

@@ -12,8 +12,14 @@ public class LivingIdSettings : CommandSettings
     [Description("The live's id (livingid).")]
     public string LivingId { get; init; } = "";
 
+    [CommandOption("--corpid <CORPID>")]
+    [Description("The corp of the live; default: the app's corp (an app many corps install needs it named).")]
+    public string? CorpId { get; init; }
+
     public override ValidationResult Validate() =>
-        LivingIdRules.Check(LivingId) is { } wrong ? ValidationResult.Error(wrong) : ValidationResult.Success();
+        LivingIdRules.Check(LivingId) is { } wrong ? ValidationResult.Error(wrong)
+        : CorpId is not null && !WeCom.WeComApps.IsValidCorpId(CorpId) ? ValidationResult.Error($"--corpid '{CorpId}' is not a WeCom corpid.")
+        : ValidationResult.Success();
 }
 
 /// <summary>Settings of a command that calls WeCom for a live: its livingid and the WeCom app to call as.</summary>

@@ -22,17 +22,18 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var livingId = settings.LivingId;
+        if (CliHost.ResolveLive(settings) is not { } live) return ExitCodes.Usage;
         var storage = CliHost.OpenStorage();
         var store = new HarvestStore(storage);
-        var status = await store.GetAsync(livingId, cancellationToken);
-        var info = await new LivingStore(storage).GetAsync(livingId, cancellationToken);
+        var status = await store.GetAsync(live, cancellationToken);
+        var info = await new LivingStore(storage).GetAsync(live, cancellationToken);
         var duration = info?.GetInt32("LivingDurationSeconds") is > 0 and var seconds ? seconds : (int?)null;
 
         // Progress goes to stderr: with --json stdout is the data, and without it the tables come after anyway.
         var report = new LiveReport(livingId, duration);
         await RowProgress.RunAsync(CliHost.Stderr, $"Reading the viewers of live {livingId}", async progress =>
         {
-            await foreach (var row in store.ReadRowsAsync(livingId, cancellationToken))
+            await foreach (var row in store.ReadRowsAsync(live, cancellationToken))
             {
                 report.Add(row);
                 if (report.Viewers % RowProgress.ReportEvery == 0) progress(report.Viewers);

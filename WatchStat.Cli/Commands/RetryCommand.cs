@@ -14,7 +14,8 @@ public sealed class RetryCommand : AsyncCommand<LivingIdSettings>
     public override async Task<int> ExecuteAsync(CommandContext context, LivingIdSettings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
-        var retry = await host.Services.GetRequiredService<HarvestRuns>().RetryAsync(settings.LivingId, cancellationToken);
+        if (CliHost.ResolveLive(settings, host.Services.GetRequiredService<WeCom.WeComApps>()) is not { } live) return ExitCodes.Usage;
+        var retry = await host.Services.GetRequiredService<HarvestRuns>().RetryAsync(live, cancellationToken);
         if (retry.Next is null)
         {
             AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {retry.Problem}");

@@ -23,7 +23,8 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
-        var status = await new HarvestStore(CliHost.OpenStorage()).GetAsync(settings.LivingId, cancellationToken);
+        if (CliHost.ResolveLive(settings) is not { } live) return ExitCodes.Usage;
+        var status = await new HarvestStore(CliHost.OpenStorage()).GetAsync(live, cancellationToken);
         if (status is null)
         {
             // With --json, stdout stays empty or valid JSON.
@@ -40,6 +41,7 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         }
 
         var table = new Table().Title($"live {Markup.Escape(status.LivingId)}").HideHeaders().AddColumns("", "");
+        table.AddRow("corp", Markup.Escape(status.CorpId));
         table.AddRow("app", Markup.Escape(status.App));
         table.AddRow("run", Markup.Escape(status.RunId));
         table.AddRow("state", State(status.State));

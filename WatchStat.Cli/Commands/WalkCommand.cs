@@ -13,6 +13,11 @@ public sealed class WalkCommand : AsyncCommand<LivingIdAndAppSettings>
         using var host = await CliHost.StartAsync(cancellationToken);
         var client = host.Services.GetRequiredService<WeComClient>();
         if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
+        if (WeComApps.CheckCorp(app, settings.CorpId, out var corp) is { } wrongCorp)
+        {
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {wrongCorp}");
+            return ExitCodes.Usage;
+        }
 
         var members = new Dictionary<string, WatchStatMember>(StringComparer.Ordinal);
         var externals = new Dictionary<string, WatchStatExternalUser>(StringComparer.Ordinal);
@@ -21,7 +26,7 @@ public sealed class WalkCommand : AsyncCommand<LivingIdAndAppSettings>
         var started = TimeProvider.System.GetTimestamp();
         while (true)
         {
-            var page = await client.GetWatchStatAsync(app, settings.LivingId, nextKey, cancellationToken);
+            var page = await client.GetWatchStatAsync(app, corp, settings.LivingId, nextKey, cancellationToken);
             pages++;
             foreach (var user in page.Users) members[user.UserId] = user;
             foreach (var user in page.ExternalUsers) externals[user.ExternalUserId] = user;

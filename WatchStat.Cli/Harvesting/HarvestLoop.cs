@@ -34,10 +34,10 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
     private readonly HarvestOptions _options = options.Value;
     private readonly TimeProvider _time = time;
 
-    public async Task<HarvestRecord> RunAsync(string livingId, WeComApp app, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
+    public async Task<HarvestRecord> RunAsync(LiveKey live, WeComApp app, bool force, Action<HarvestProgress>? progress, CancellationToken cancellationToken)
     {
         var started = _time.GetTimestamp();
-        var start = await runs.StartAsync(livingId, app, force, cancellationToken);
+        var start = await runs.StartAsync(live, app, force, cancellationToken);
         if (start.OtherApp is not null) return start.Status; // another app's live: not ours to advance
         var status = start.Status;
         var pages = 0;
@@ -50,8 +50,8 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
 
             // Another writer moved the checkpoint (the Functions app, another CLI): follow it as it now stands;
             // if another run replaced ours, it is that run's business.
-            var fresh = await store.GetAsync(livingId, cancellationToken)
-                ?? throw new InvalidOperationException($"The status row of live '{livingId}' disappeared during the harvest.");
+            var fresh = await store.GetAsync(live, cancellationToken)
+                ?? throw new InvalidOperationException($"The status row of live '{live}' disappeared during the harvest.");
             if (fresh.RunId != status.RunId) return fresh;
             status = fresh;
             await Task.Delay(TimeSpan.FromMilliseconds(200), _time, cancellationToken);
@@ -97,7 +97,7 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
                         }
                         if (fetch.Failure is { } failure)
                         {
-                            if (await CommitAsync()) await loop._step.FailAsync(status, null, fetch.FailureCode, failure, cancellationToken);
+                            if (await CommitAsync()) await loop._step.FailAsync(status, null, fetch.FailureCode, failure, cancellationToken, fetch.AwaitsTicket);
                             return status;
                         }
 

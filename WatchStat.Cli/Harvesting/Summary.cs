@@ -11,7 +11,7 @@ public static class Summary
     {
         // The same figures as `watchstat report`, of this run's rows only.
         var report = new LiveReport(status.LivingId, durationSeconds: null);
-        await foreach (var row in store.ReadRowsAsync(status.LivingId, cancellationToken))
+        await foreach (var row in store.ReadRowsAsync(status.Live, cancellationToken))
         {
             if (row.GetString("RunId") == status.RunId) report.Add(row);
         }

@@ -21,7 +21,7 @@ public static class ExportColumns
 {
     public static IReadOnlyList<string> Names { get; } =
     [
-        "LivingId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
+        "LivingId", "CorpId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
         "InvitorUserId", "InvitorExternalUserId", "App", "RunId", "HarvestedAt",
     ];
 

@@ -85,7 +85,7 @@ public sealed class WeComCallbackTests : PipelineTest
         Assert.Equal((HarvestStates.Completed, 300, 200), (status.State, status.MembersWritten, status.ExternalWritten));
         RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, await RowsAsync(livingId), status.RunId);
 
-        var living = await Livings.GetAsync(livingId, default);
+        var living = await Livings.GetAsync(Lives.Sim(livingId), default);
         Assert.Equal((LivingStore.ArrivedViaCallback, LivingStatus.Ended, "ended"),
             (living!.GetString("ArrivedVia"), living.GetInt32("Status"), living.GetString("StatusName")));
         Assert.Equal(DateTimeOffset.FromUnixTimeSeconds(sent.CreateTime!.Value), living.GetDateTimeOffset("StatusAt"));
@@ -159,7 +159,7 @@ public sealed class WeComCallbackTests : PipelineTest
         var third = await Sender.ChangeStatusAsync(livingId, LivingStatus.Ended, createTime: first.CreateTime);
         Assert.Equal(200, third.Deliveries.Single().Status);
         Assert.Equal((0, run.RunId), (await QueueLengthAsync(), (await StatusAsync(livingId)).RunId));
-        Assert.Equal(run.RunId, (await Livings.Livings.GetEntityAsync<TableEntity>(TableKeys.Escape(livingId), LivingStore.EndedEventRowKey(first.CreateTime!.Value))).Value.GetString("RunId"));
+        Assert.Equal(run.RunId, (await Livings.Livings.GetEntityAsync<TableEntity>(Lives.Sim(livingId).PartitionKey, LivingStore.EndedEventRowKey(first.CreateTime!.Value))).Value.GetString("RunId"));
     }
 
     [Fact]
@@ -172,21 +172,21 @@ public sealed class WeComCallbackTests : PipelineTest
         {
             var sent = await Sender.ChangeStatusAsync(livingId, status, createTime: at + offset);
             Assert.Equal(200, sent.Deliveries.Single().Status);
-            var row = await Livings.GetAsync(livingId, default);
+            var row = await Livings.GetAsync(Lives.Sim(livingId), default);
             Assert.Equal((status, name), (row!.GetInt32("Status"), row.GetString("StatusName")));
         }
         // A retry of the "scheduled" event, late: the live stays live.
         await Sender.ChangeStatusAsync(livingId, LivingStatus.Scheduled, createTime: at);
-        Assert.Equal("live", (await Livings.GetAsync(livingId, default))!.GetString("StatusName"));
+        Assert.Equal("live", (await Livings.GetAsync(Lives.Sim(livingId), default))!.GetString("StatusName"));
 
         var cancelled = NewLiveId("1m1x");
         await Sender.ChangeStatusAsync(cancelled, LivingStatus.Cancelled);
-        Assert.Equal("cancelled", (await Livings.GetAsync(cancelled, default))!.GetString("StatusName"));
+        Assert.Equal("cancelled", (await Livings.GetAsync(Lives.Sim(cancelled), default))!.GetString("StatusName"));
 
         Assert.Equal(0, await QueueLengthAsync());
-        Assert.Null(await Store.GetAsync(livingId, default));
-        Assert.Null(await Store.GetAsync(cancelled, default));
-        Assert.Null((await Livings.GetAsync(livingId, default))!.GetString("ArrivedVia"));
+        Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
+        Assert.Null(await Store.GetAsync(Lives.Sim(cancelled), default));
+        Assert.Null((await Livings.GetAsync(Lives.Sim(livingId), default))!.GetString("ArrivedVia"));
     }
 
     [Theory]
@@ -276,8 +276,8 @@ public sealed class WeComCallbackTests : PipelineTest
     private async Task AssertNothingChangedAsync(string livingId)
     {
         Assert.Equal(0, await QueueLengthAsync());
-        Assert.Null(await Store.GetAsync(livingId, default));
-        Assert.Null(await Livings.GetAsync(livingId, default));
+        Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
+        Assert.Null(await Livings.GetAsync(Lives.Sim(livingId), default));
         var anyClaim = Livings.Livings.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {TableKeys.Escape(livingId)}"));
         await foreach (var row in anyClaim) Assert.Fail($"row {row.RowKey} written for {livingId}");
     }

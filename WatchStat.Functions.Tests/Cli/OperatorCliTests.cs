@@ -23,7 +23,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
     /// <summary>The columns of an export, in order: the README's data contract plus App.</summary>
     private static readonly string[] Columns =
     [
-        "LivingId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
+        "LivingId", "CorpId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
         "InvitorUserId", "InvitorExternalUserId", "App", "RunId", "HarvestedAt",
     ];
 
@@ -106,8 +106,8 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         Assert.Contains($"Queued run {queued.RunId}", first.Output);
         Assert.Equal(1, await QueueLengthAsync());
         var message = HarvestPageMessage.Parse((await Queue.PeekMessageAsync()).Value.Body.ToString());
-        Assert.Equal(new HarvestPageMessage(livingId, queued.RunId, 1, "0", WeComApp.DefaultName), message);
-        Assert.Equal(LivingStore.ArrivedViaHttp, (await Host.Get<LivingStore>().GetAsync(livingId, default))?.GetString("ArrivedVia"));
+        Assert.Equal(new HarvestPageMessage(livingId, queued.RunId, 1, "0", WeComApp.DefaultName, SimulatorOptions.DefaultCorpId), message);
+        Assert.Equal(LivingStore.ArrivedViaHttp, (await Host.Get<LivingStore>().GetAsync(Lives.Sim(livingId), default))?.GetString("ArrivedVia"));
 
         var second = await CliRunner.RunAsync(Environment, "enqueue", livingId);
 
@@ -133,8 +133,8 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Unknown WeCom app 'marketing'", result.Output + result.Error);
-        Assert.Null(await Store.GetAsync(livingId, default));
-        Assert.Null(await Host.Get<LivingStore>().GetAsync(livingId, default));
+        Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
+        Assert.Null(await Host.Get<LivingStore>().GetAsync(Lives.Sim(livingId), default));
         Assert.Equal(0, await QueueLengthAsync());
     }
 
@@ -145,7 +145,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("whitespace", result.Output + result.Error);
-        Assert.Null(await Store.GetAsync("lv with space", default));
+        Assert.Null(await Store.GetAsync(Lives.Sim("lv with space"), default));
         Assert.Equal(0, await QueueLengthAsync());
     }
 
@@ -182,7 +182,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         {
             var key = record["ViewerType"] == ViewerRows.Member ? ViewerRows.MemberRowKey(record["UserId"]) : ViewerRows.ExternalRowKey(record["ExternalUserId"]);
             Assert.True(byKey.Remove(key, out var row), $"the CSV has {key} twice or the table lacks it");
-            foreach (var column in new[] { "LivingId", "ViewerType", "UserId", "ExternalUserId", "Name", "InvitorUserId", "InvitorExternalUserId", "App", "RunId" })
+            foreach (var column in new[] { "LivingId", "CorpId", "ViewerType", "UserId", "ExternalUserId", "Name", "InvitorUserId", "InvitorExternalUserId", "App", "RunId" })
                 Assert.Equal(row!.GetString(column) ?? "", record[column]);
             Assert.Equal(row!.GetInt32("ExternalType"), record["ExternalType"] is { Length: > 0 } type ? int.Parse(type, CultureInfo.InvariantCulture) : null);
             Assert.Equal(row.GetInt32("WatchTimeSeconds"), int.Parse(record["WatchTimeSeconds"], CultureInfo.InvariantCulture));
@@ -215,7 +215,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
                 ? ViewerRows.MemberRowKey(item.GetProperty("userId").GetString()!)
                 : ViewerRows.ExternalRowKey(item.GetProperty("externalUserId").GetString()!);
             Assert.True(byKey.Remove(key, out var row), $"the JSON has {key} twice or the table lacks it");
-            foreach (var column in new[] { "LivingId", "ViewerType", "UserId", "ExternalUserId", "Name", "InvitorUserId", "InvitorExternalUserId", "App", "RunId" })
+            foreach (var column in new[] { "LivingId", "CorpId", "ViewerType", "UserId", "ExternalUserId", "Name", "InvitorUserId", "InvitorExternalUserId", "App", "RunId" })
                 Assert.Equal(row!.GetString(column), Property(item, column).GetString());
             Assert.Equal(row!.GetInt32("ExternalType"), Property(item, "ExternalType") is { ValueKind: JsonValueKind.Number } type ? type.GetInt32() : null);
             Assert.Equal(row.GetInt32("WatchTimeSeconds"), Property(item, "WatchTimeSeconds").GetInt32());
@@ -254,7 +254,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         await HarvestAsync(livingId);
         // The recorded duration is shorter than the longest watch time: replays add watch time past the live's end.
         const int duration = 3000;
-        await Host.Get<LivingStore>().SaveInfoAsync(livingId, WeComApp.DefaultName,
+        await Host.Get<LivingStore>().SaveInfoAsync(Lives.Sim(livingId), WeComApp.DefaultName,
             new LivingInfo { Theme = "季度全员大会", StatusValue = LivingStatus.Ended, LivingStart = 1_760_000_000, LivingDuration = duration },
             DateTimeOffset.UtcNow, default);
         var viewers = Simulator.State.FindLive(livingId)!.ExpectedViewers();
@@ -386,16 +386,20 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         var livingId = NewLiveId("30m20x");
         await HarvestAsync(livingId);
         // A WeCom endpoint with no app configured: commands that call WeCom must refuse, those that only read the
-        // tables must not care.
+        // tables must not care, once told the live's corp (no app to take it from).
         var environment = Environment;
         environment.Remove("WeCom__CorpId");
         environment.Remove("WeCom__Secret");
         var file = NewFile(".csv");
 
-        var status = await CliRunner.RunAsync(environment, "status", livingId, "--json");
-        var export = await CliRunner.RunAsync(environment, "export", livingId, "--out", file);
-        var report = await CliRunner.RunAsync(environment, "report", livingId, "--json");
+        var noCorp = await CliRunner.RunAsync(environment, "status", livingId);
+        var status = await CliRunner.RunAsync(environment, "status", livingId, "--json", "--corpid", SimulatorOptions.DefaultCorpId);
+        var export = await CliRunner.RunAsync(environment, "export", livingId, "--out", file, "--corpid", SimulatorOptions.DefaultCorpId);
+        var report = await CliRunner.RunAsync(environment, "report", livingId, "--json", "--corpid", SimulatorOptions.DefaultCorpId);
         var walk = await CliRunner.RunAsync(environment, "walk", livingId);
+
+        Assert.Equal(2, noCorp.ExitCode);
+        Assert.Contains("--corpid", noCorp.Output + noCorp.Error);
 
         Assert.True(status.ExitCode == 0, status.Output + status.Error);
         Assert.True(export.ExitCode == 0, export.Output + export.Error);
@@ -426,9 +430,10 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         var livingId = NewLiveId("odd");
         Simulator.State.AddLive(livingId, new LiveSpec { Members = 300, Externals = 700, OddIds = true });
         var status = await HarvestAsync(livingId);
-        await Store.WatchStats.UpsertEntityAsync(new TableEntity(TableKeys.Escape(livingId), ViewerRows.ExternalRowKey("wm-line/breaks#1"))
+        await Store.WatchStats.UpsertEntityAsync(new TableEntity(Lives.Sim(livingId).PartitionKey, ViewerRows.ExternalRowKey("wm-line/breaks#1"))
         {
             ["LivingId"] = livingId,
+            ["CorpId"] = SimulatorOptions.DefaultCorpId,
             ["ViewerType"] = ViewerRows.External,
             ["ExternalUserId"] = "wm-line/breaks#1",
             ["ExternalType"] = 1,

@@ -121,7 +121,7 @@ public sealed class CliHarvestTests : PipelineTest
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Unknown WeCom app 'marketing'", result.Output);
-        Assert.Null(await Store.GetAsync(livingId, default));
+        Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
     }
 
     [Fact]

@@ -76,7 +76,7 @@ public sealed class NightlyHarvestTests : PipelineTest
         var livings = Host.Get<LivingStore>();
         foreach (var live in AllLives.Where((_, i) => i % 37 == 0))
         {
-            var row = await livings.GetAsync(live.LivingId, default);
+            var row = await livings.GetAsync(Lives.Sim(live.LivingId), default);
             Assert.NotNull(row);
             Assert.Equal((live.Theme, live.AnchorUserId, live.Status, live.ViewerNum), (row.GetString("Theme"), row.GetString("AnchorUserId"), row.GetInt32("Status"), row.GetInt32("ViewerNum")));
             Assert.Equal(live.Status == 2 ? live.EndedAt : null, row.GetDateTimeOffset("LivingEnd"));
@@ -127,8 +127,8 @@ public sealed class NightlyHarvestTests : PipelineTest
 
         Assert.Equal(ExpectedToEnqueue(), dry.Where(d => d.Enqueue).Select(d => d.LivingId).Order(StringComparer.Ordinal));
         Assert.Equal(0, await QueueLengthAsync());
-        Assert.Null(await Host.Get<LivingStore>().GetAsync(AllLives[5].LivingId, default));
-        Assert.Null(await Store.GetAsync(ExpectedToEnqueue()[0], default));
+        Assert.Null(await Host.Get<LivingStore>().GetAsync(Lives.Sim(AllLives[5].LivingId), default));
+        Assert.Null(await Store.GetAsync(Lives.Sim(ExpectedToEnqueue()[0]), default));
     }
 
     [Fact]

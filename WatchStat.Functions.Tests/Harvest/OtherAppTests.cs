@@ -12,7 +12,8 @@ namespace WatchStat.Tests.Harvest;
 /// </summary>
 public sealed class OtherAppTests : PipelineTest
 {
-    private const string SalesCorp = "ww-sim-sales";
+    // Two apps of one corp (its own app and, say, an agent-developed one): the same livingid is the same live.
+    private const string SalesCorp = SimulatorOptions.DefaultCorpId;
 
     protected override SimulatorOptions SimulatorOptions => new()
     {
@@ -92,5 +93,5 @@ public sealed class OtherAppTests : PipelineTest
     }
 
     private async Task<TableEntity> LivingAsync(string livingId) =>
-        await Host.Get<LivingStore>().GetAsync(livingId, default) ?? throw new Xunit.Sdk.XunitException($"no Livings row for {livingId}");
+        await Host.Get<LivingStore>().GetAsync(LiveOf(livingId), default) ?? throw new Xunit.Sdk.XunitException($"no Livings row for {livingId}");
 }

@@ -95,7 +95,7 @@ public sealed class StalledRunSweeperTests : PipelineTest
 
     private async Task<Azure.Data.Tables.TableEntity?> EntryAsync(string livingId)
     {
-        var entry = await Store.Harvests.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(HarvestStore.ActivePartition, TableKeys.Escape(livingId));
+        var entry = await Store.Harvests.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(HarvestStore.ActivePartition, Lives.Sim(livingId).PartitionKey);
         return entry.HasValue ? entry.Value : null;
     }
 }

@@ -39,7 +39,7 @@ public sealed class StartHarvestValidationTests : PipelineTest
         Assert.Contains(mentions, answer.Json.GetProperty("detail").GetString());
         Assert.Equal(0, await QueueLengthAsync());
         Assert.Equal(rowsBefore, await CountHarvestRowsAsync());
-        if (livingId.Length > 0 && livingId.Length <= 128) Assert.Null(await Store.GetAsync(livingId, default));
+        if (livingId.Length > 0 && livingId.Length <= 128) Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
     }
 
     [Fact]

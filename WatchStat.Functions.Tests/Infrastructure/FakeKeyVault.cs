@@ -11,8 +11,10 @@ namespace WatchStat.Tests.Infrastructure;
 
 /// <summary>
 /// A Key Vault look-alike behind the real <see cref="SecretClient"/>: an HTTP handler that answers the Secrets REST
-/// API (<c>GET /secrets/{name}/</c>) like the service, including the bearer challenge the client's authentication
-/// policy starts with, and scripted failures (403, 404, 429). No network and no Azure AD: the credential is a fake.
+/// API like the service (<c>GET</c> and <c>PUT /secrets/{name}</c>, <c>DELETE</c> into a soft-deleted state whose name
+/// stays taken (409) until <c>POST /deletedsecrets/{name}/recover</c>), including the bearer challenge the client's
+/// authentication policy starts with, and scripted failures (403, 404, 429). No network and no Azure AD: the
+/// credential is a fake.
 /// </summary>
 public sealed class FakeKeyVault : HttpMessageHandler
 {
@@ -21,10 +23,31 @@ public sealed class FakeKeyVault : HttpMessageHandler
 
     private readonly ConcurrentDictionary<string, string> _secrets = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, int> _reads = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, int> _writes = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, string> _deleted = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, Queue<HttpStatusCode>> _failures = new(StringComparer.OrdinalIgnoreCase);
     private int _requests;
 
     public void Set(string name, string value) => _secrets[name] = value;
+
+    /// <summary>Removes a secret for good (deleted and purged), as if it had never been set.</summary>
+    public void Purge(string name)
+    {
+        _secrets.TryRemove(name, out _);
+        _deleted.TryRemove(name, out _);
+    }
+
+    /// <summary>The secret's current value, or null when there is none (never set, or deleted).</summary>
+    public string? Get(string name) => _secrets.TryGetValue(name, out var value) ? value : null;
+
+    /// <summary>Whether the secret was deleted and is in the soft-deleted state.</summary>
+    public bool IsDeleted(string name) => _deleted.ContainsKey(name);
+
+    /// <summary>Successful writes (PUT) of a secret.</summary>
+    public int Writes(string name) => _writes.GetValueOrDefault(name);
+
+    /// <summary>Every secret name and value the vault holds, deleted ones included.</summary>
+    public IReadOnlyCollection<KeyValuePair<string, string>> All => [.. _secrets, .. _deleted];
 
     /// <summary>Successful reads of a secret's value.</summary>
     public int Reads(string name) => _reads.GetValueOrDefault(name);
@@ -68,9 +91,34 @@ public sealed class FakeKeyVault : HttpMessageHandler
         }
 
         var segments = request.RequestUri!.AbsolutePath.Trim('/').Split('/');
-        if (request.Method != HttpMethod.Get || segments.Length < 2 || segments[0] != "secrets")
+        if (segments.Length >= 3 && segments[0] == "deletedsecrets" && segments[2] == "recover" && request.Method == HttpMethod.Post)
+        {
+            if (!_deleted.TryRemove(segments[1], out var recovered)) return Task.FromResult(Failure(HttpStatusCode.NotFound, segments[1]));
+            _secrets[segments[1]] = recovered;
+            return Task.FromResult(Bundle(segments[1], recovered));
+        }
+        if (segments.Length < 2 || segments[0] != "secrets")
             return Task.FromResult(new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = Json(new { error = new { code = "BadParameter", message = "Unsupported by the fake." } }) });
         var name = segments[1];
+        if (request.Method == HttpMethod.Put) return PutAsync(request, name, cancellationToken);
+        if (request.Method == HttpMethod.Delete)
+        {
+            if (!_secrets.TryRemove(name, out var deleted)) return Task.FromResult(Failure(HttpStatusCode.NotFound, name));
+            _deleted[name] = deleted;
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
+            {
+                Content = Json(new
+                {
+                    recoveryId = $"{VaultUri}deletedsecrets/{name}",
+                    deletedDate = 1764115200,
+                    scheduledPurgeDate = 1771891200,
+                    id = $"{VaultUri}secrets/{name}/0123456789abcdef0123456789abcdef",
+                    attributes = new { enabled = true, created = 1764115200, updated = 1764115200, recoveryLevel = "Recoverable+Purgeable" },
+                }),
+            });
+        }
+        if (request.Method != HttpMethod.Get)
+            return Task.FromResult(new HttpResponseMessage(HttpStatusCode.BadRequest) { Content = Json(new { error = new { code = "BadParameter", message = "Unsupported by the fake." } }) });
 
         if (_failures.TryGetValue(name, out var failures))
         {
@@ -81,17 +129,35 @@ public sealed class FakeKeyVault : HttpMessageHandler
         if (!_secrets.TryGetValue(name, out var value)) return Task.FromResult(Failure(HttpStatusCode.NotFound, name));
 
         _reads.AddOrUpdate(name, 1, (_, n) => n + 1);
-        return Task.FromResult(new HttpResponseMessage(HttpStatusCode.OK)
-        {
-            Content = Json(new
-            {
-                value,
-                id = $"{VaultUri}secrets/{name}/0123456789abcdef0123456789abcdef",
-                attributes = new { enabled = true, created = 1764115200, updated = 1764115200, recoveryLevel = "Recoverable" },
-                tags = new { },
-            }),
-        });
+        return Task.FromResult(Bundle(name, value));
     }
+
+    private async Task<HttpResponseMessage> PutAsync(HttpRequestMessage request, string name, CancellationToken cancellationToken)
+    {
+        if (_deleted.ContainsKey(name))
+        {
+            return new HttpResponseMessage(HttpStatusCode.Conflict)
+            {
+                Content = Json(new { error = new { code = "Conflict", message = $"Secret {name} is currently in a deleted but recoverable state, and its name cannot be reused; in this state, the secret can only be recovered or purged." } }),
+            };
+        }
+        using var body = JsonDocument.Parse(await request.Content!.ReadAsStringAsync(cancellationToken));
+        var value = body.RootElement.GetProperty("value").GetString() ?? "";
+        _secrets[name] = value;
+        _writes.AddOrUpdate(name, 1, (_, n) => n + 1);
+        return Bundle(name, value);
+    }
+
+    private static HttpResponseMessage Bundle(string name, string value) => new(HttpStatusCode.OK)
+    {
+        Content = Json(new
+        {
+            value,
+            id = $"{VaultUri}secrets/{name}/0123456789abcdef0123456789abcdef",
+            attributes = new { enabled = true, created = 1764115200, updated = 1764115200, recoveryLevel = "Recoverable" },
+            tags = new { },
+        }),
+    };
 
     private static HttpResponseMessage Failure(HttpStatusCode status, string name)
     {

@@ -90,13 +90,16 @@ public abstract class PipelineTest : IAsyncLifetime
             System.Text.Json.JsonSerializer.Serialize(app is null ? new Dictionary<string, string> { ["livingid"] = livingId } : new() { ["livingid"] = livingId, ["app"] = app }),
             query: force ? "?force=true" : null);
 
-    protected async Task<HarvestRecord> StatusAsync(string livingId) =>
-        await Store.GetAsync(livingId, default) ?? throw new Xunit.Sdk.XunitException($"no status row for {livingId}");
+    /// <summary>The live of that id in the corp of the app (default: the default app), as the tables key it.</summary>
+    protected LiveKey LiveOf(string livingId, string? app = null) => new(Host.Get<global::WatchStat.WeCom.WeComApps>().Get(app).CorpId, livingId);
 
-    protected async Task<List<TableEntity>> RowsAsync(string livingId)
+    protected async Task<HarvestRecord> StatusAsync(string livingId, string? app = null) =>
+        await Store.GetAsync(LiveOf(livingId, app), default) ?? throw new Xunit.Sdk.XunitException($"no status row for {livingId}");
+
+    protected async Task<List<TableEntity>> RowsAsync(string livingId, string? app = null)
     {
         var rows = new List<TableEntity>();
-        await foreach (var row in Store.ReadRowsAsync(livingId, default)) rows.Add(row);
+        await foreach (var row in Store.ReadRowsAsync(LiveOf(livingId, app), default)) rows.Add(row);
         return rows;
     }
 

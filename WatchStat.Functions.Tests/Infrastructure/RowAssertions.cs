@@ -9,12 +9,12 @@ public static class RowAssertions
 {
     private static readonly string[] DataContract =
     [
-        "LivingId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
+        "LivingId", "CorpId", "ViewerType", "UserId", "ExternalUserId", "ExternalType", "Name", "WatchTimeSeconds", "IsComment", "IsMic",
         "InvitorUserId", "InvitorExternalUserId", "App", "RunId", "HarvestedAt",
     ];
 
     /// <summary>Every expected viewer has exactly one row whose every field equals the simulator's data, and nothing else is there.</summary>
-    public static void MatchSimulator(SimulatedLive live, IReadOnlyCollection<TableEntity> rows, string runId, string app = "default")
+    public static void MatchSimulator(SimulatedLive live, IReadOnlyCollection<TableEntity> rows, string runId, string app = "default", string corpId = SimulatorOptions.DefaultCorpId)
     {
         var expected = live.ExpectedViewers();
         Assert.Equal(expected.Count, rows.Count);
@@ -23,8 +23,9 @@ public static class RowAssertions
         {
             var key = (viewer.IsMember ? "m:" : "x:") + TableKeys.Escape(viewer.Id);
             Assert.True(byKey.TryGetValue(key, out var row), $"no row for {(viewer.IsMember ? "member" : "external")} viewer #{key}");
-            Assert.Equal(TableKeys.Escape(live.LivingId), row!.PartitionKey);
+            Assert.Equal(new LiveKey(corpId, live.LivingId).PartitionKey, row!.PartitionKey);
             Assert.Equal(live.LivingId, row.GetString("LivingId"));
+            Assert.Equal(corpId, row.GetString("CorpId"));
             Assert.Equal(viewer.IsMember ? "member" : "external", row.GetString("ViewerType"));
             Assert.Equal(viewer.IsMember ? viewer.Id : null, row.GetString("UserId"));
             Assert.Equal(viewer.IsMember ? null : viewer.Id, row.GetString("ExternalUserId"));

@@ -65,7 +65,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
             Assert.Equal((HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized, HttpStatusCode.Unauthorized), (post.StatusCode, retry.StatusCode, get.StatusCode));
         }
         Assert.Equal(queued, await QueuedAsync());
-        Assert.Null(await host.HttpOnlyStore.GetAsync(livingId, default));
+        Assert.Null(await host.HttpOnlyStore.GetAsync(Lives.Sim(livingId), default));
 
         // The same request with the key is accepted and its message is there to count: the check above can fail.
         using var keyed = host.HttpOnly.CreateClient();
@@ -96,7 +96,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
         Assert.Contains(mentions, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal(queued, await QueuedAsync());
         Assert.Equal(rows, await CountRowsAsync(host.HttpOnlyStore.Harvests));
-        if (livingId.Length is > 0 and <= 128) Assert.Null(await host.HttpOnlyStore.GetAsync(livingId, default));
+        if (livingId.Length is > 0 and <= 128) Assert.Null(await host.HttpOnlyStore.GetAsync(Lives.Sim(livingId), default));
     }
 
     [RealHostFact]
@@ -148,14 +148,14 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
         {
             using var post = await PostAsync(http, livingId);
             Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
-            await WaitUntilAsync(async () => (await host.AppStore.GetAsync(livingId, default))?.PagesDone >= 5, "5 pages done");
+            await WaitUntilAsync(async () => (await host.AppStore.GetAsync(Lives.Sim(livingId), default))?.PagesDone >= 5, "5 pages done");
 
             // The next call hangs: the host dies holding that page's message, which the queue then hides for 10 minutes.
             var calls = WeCom.Calls(WeComClient.GetWatchStatApi);
             host.Simulator.State.Faults.Set([new FaultRule { Kinds = [FaultKind.Slow], Api = WeComClient.GetWatchStatApi, SlowMilliseconds = 120_000 }]);
             await WaitUntilAsync(() => Task.FromResult(WeCom.Calls(WeComClient.GetWatchStatApi) > calls), "a page in flight");
             host.App.Kill();
-            var atKill = await host.AppStore.GetAsync(livingId, default);
+            var atKill = await host.AppStore.GetAsync(Lives.Sim(livingId), default);
             Assert.Equal(HarvestStates.Running, atKill!.State);
         }
         finally
@@ -192,7 +192,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
         Assert.Equal((10, 600, 400), (status.PagesDone, status.MembersWritten, status.ExternalWritten));
         Assert.Equal(10, WeCom.Calls(WeComClient.GetWatchStatApi) - callsBefore); // one run: no page fetched twice
         RowAssertions.MatchSimulator(host.Simulator.State.FindLive(livingId)!, await RowsAsync(host.AppStore, livingId), status.RunId);
-        var living = (await new LivingStore(host.AppStorage).GetAsync(livingId, default))!;
+        var living = (await new LivingStore(host.AppStorage).GetAsync(Lives.Sim(livingId), default))!;
         Assert.Equal((LivingStore.ArrivedViaCallback, "ended"), (living.GetString("ArrivedVia"), living.GetString("StatusName")));
 
         // A spoiled signature is refused by the real pipeline too.
@@ -245,7 +245,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
     private static async Task<HarvestRecord> WaitForStateAsync(HarvestStore store, string livingId, string state)
     {
         HarvestRecord? status = null;
-        await WaitUntilAsync(async () => (status = await store.GetAsync(livingId, default))?.State == state,
+        await WaitUntilAsync(async () => (status = await store.GetAsync(Lives.Sim(livingId), default))?.State == state,
             $"live {livingId} {state} (last seen: {status?.State}, page {status?.PagesDone}, {status?.LastErrorMessage})");
         return status!;
     }
@@ -264,7 +264,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
     private static async Task<List<TableEntity>> RowsAsync(HarvestStore store, string livingId)
     {
         var rows = new List<TableEntity>();
-        await foreach (var row in store.ReadRowsAsync(livingId, default)) rows.Add(row);
+        await foreach (var row in store.ReadRowsAsync(Lives.Sim(livingId), default)) rows.Add(row);
         return rows;
     }
 

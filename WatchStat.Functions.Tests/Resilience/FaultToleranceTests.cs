@@ -90,14 +90,14 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : PipelineTest
             // The simulated clock follows the backoff: when the page is put back, time moves to when it is due.
             AfterDelivery = () =>
             {
-                var status = store.GetAsync(livingId, default).GetAwaiter().GetResult()!;
+                var status = store.GetAsync(Lives.Sim(livingId), default).GetAwaiter().GetResult()!;
                 if (status.ThrottledUntil is { } due && due > time.GetUtcNow()) time.SetUtcNow(due);
             },
         };
 
         await driver.DrainAsync();
 
-        var status = (await store.GetAsync(livingId, default))!;
+        var status = (await store.GetAsync(Lives.Sim(livingId), default))!;
         Assert.Equal((HarvestStates.Completed, 10, 0), (status.State, status.PagesDone, status.Throttles));
         Assert.InRange(status.ThrottledTotal, 2, 3); // 60 s, then 120 s: the storm is over
         Assert.True(time.GetUtcNow() - now >= TimeSpan.FromSeconds(90));
@@ -135,7 +135,7 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : PipelineTest
         var driver = new QueueDriver(Queue, Poison, host.Activate<HarvestPageFunction>(), host.Activate<HarvestPoisonFunction>());
         await driver.DrainAsync();
 
-        var status = (await host.Get<HarvestStore>().GetAsync(livingId, default))!;
+        var status = (await host.Get<HarvestStore>().GetAsync(new LiveKey("ww-no-such-corp", livingId), default))!;
         Assert.Equal((HarvestStates.Failed, 40013), (status.State, status.LastErrorCode));
         Assert.Contains("CorpId", status.LastErrorMessage);
         Assert.Equal((1L, 0L), (WeCom.Calls(WeComClient.GetTokenApi), WeCom.Calls(WeComClient.GetWatchStatApi)));

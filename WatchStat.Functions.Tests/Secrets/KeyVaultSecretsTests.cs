@@ -117,7 +117,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
 
         foreach (var (id, app) in lives)
         {
-            var status = await StatusAsync(id);
+            var status = await StatusAsync(id, app);
             Assert.Equal((HarvestStates.Completed, app, 3), (status.State, status.App, status.MembersWritten + status.ExternalWritten));
         }
         Assert.Equal(1, _vault.Reads("wecom-training"));
@@ -137,9 +137,9 @@ public sealed class KeyVaultSecretsTests : PipelineTest
 
         await NewDriver().DrainAsync(); // the two chains interleave on the one queue
 
-        RowAssertions.MatchSimulator(Simulator.State.FindLive(training)!, await RowsAsync(training), trainingRun, "default");
-        RowAssertions.MatchSimulator(Simulator.State.FindLive(sales)!, await RowsAsync(sales), salesRun, "sales");
-        Assert.Equal(("default", "sales"), ((await StatusAsync(training)).App, (await StatusAsync(sales)).App));
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(training)!, await RowsAsync(training), trainingRun, "default", TrainingCorp);
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(sales)!, await RowsAsync(sales, "sales"), salesRun, "sales", SalesCorp);
+        Assert.Equal(("default", "sales"), ((await StatusAsync(training)).App, (await StatusAsync(sales, "sales")).App));
         Assert.Equal((1, 1), (WeCom.Calls("gettoken", TrainingCorp), WeCom.Calls("gettoken", SalesCorp)));
         Assert.Equal((12, 12), (WeCom.Calls("living/get_watch_stat", TrainingCorp), WeCom.Calls("living/get_watch_stat", SalesCorp)));
         Assert.Equal((1, 1), (_vault.Reads("wecom-training"), _vault.Reads("wecom-sales")));
@@ -160,7 +160,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         var driver = NewDriver();
         await driver.DrainAsync();
 
-        var status = await StatusAsync(livingId);
+        var status = await StatusAsync(livingId, "sales");
         Assert.Equal((HarvestStates.Completed, 5), (status.State, status.PagesDone));
         Assert.Equal(1, WeCom.Errors(40001));
         Assert.Equal(2, _vault.Reads("wecom-sales"));
@@ -176,7 +176,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         await PostHarvestAsync(livingId, app: "sales");
         await NewDriver().DrainAsync();
 
-        var status = await StatusAsync(livingId);
+        var status = await StatusAsync(livingId, "sales");
         Assert.Equal((HarvestStates.Failed, 40001), (status.State, status.LastErrorCode));
         Assert.Contains("Key Vault secret 'wecom-sales'", status.LastErrorMessage);
         Assert.Equal(2, WeCom.Errors(40001));
@@ -192,7 +192,7 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         await PostHarvestAsync(livingId, app: "sales");
         await NewDriver().DrainAsync();
 
-        var status = await StatusAsync(livingId);
+        var status = await StatusAsync(livingId, "sales");
         Assert.Equal(HarvestStates.Failed, status.State);
         Assert.Contains(FakeKeyVault.VaultUri.ToString(), status.LastErrorMessage);
         Assert.Contains("'wecom-sales'", status.LastErrorMessage);
@@ -276,6 +276,6 @@ public sealed class KeyVaultSecretsTests : PipelineTest
         Assert.Contains("Unknown WeCom app 'marketing'", answer.Json.GetProperty("detail").GetString());
         Assert.Contains("default, sales", answer.Json.GetProperty("detail").GetString());
         Assert.Equal(0, await QueueLengthAsync());
-        Assert.Null(await Store.GetAsync(livingId, default));
+        Assert.Null(await Store.GetAsync(LiveOf(livingId), default));
     }
 }

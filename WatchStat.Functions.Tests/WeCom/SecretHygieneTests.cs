@@ -29,16 +29,16 @@ public sealed class SecretHygieneTests : IAsyncLifetime
         var nextKey = "0";
         while (true)
         {
-            var page = await host.Client.GetWatchStatAsync(host.App, "lv-logs-150m50x", nextKey, default);
+            var page = await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-logs-150m50x", nextKey, default);
             if (page.IsLastPage) break;
             nextKey = page.NextKey!;
         }
         _simulator.State.RevokeAllTokens(); // a token rejection and retry is logged too
-        await host.Client.GetWatchStatAsync(host.App, "lv-logs-150m50x", "0", default);
+        await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-logs-150m50x", "0", default);
         // ... and the resilience pipeline's retries of transient faults.
         _simulator.State.Faults.Set([new FaultRule { Kinds = [FaultKind.Http502, FaultKind.SystemBusy, FaultKind.TruncatedJson], ToCall = 3 }]);
-        await host.Client.GetWatchStatAsync(host.App, "lv-logs-150m50x", "0", default);
-        await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "no-such-live", "0", default));
+        await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-logs-150m50x", "0", default);
+        await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "no-such-live", "0", default));
 
         var tokens = seen.AccessTokens();
         Assert.Equal(2, tokens.Count);

@@ -41,7 +41,39 @@ public sealed class SettingsTests
             "Setting WeCom:EncodingAesKeySecretName is required with WeCom:CallbackTokenSecretName" },
         { new() { ["KeyVault:Uri"] = "https://kv.vault.azure.net/", ["WeCom:CorpId"] = "ww", ["WeCom:SecretName"] = "n", ["WeCom:CallbackToken"] = "t", ["WeCom:EncodingAesKey"] = AesKey },
             "Setting WeCom:CallbackToken is not read when KeyVault:Uri is set" },
+        // App kinds: a suite app has no corp or secret of its own, needs Key Vault, its suite secret and its callback.
+        { Kind("thirdparty"), "Setting WeCom:Apps:p:SuiteId is required" },
+        { Kind("partner"), "Setting WeCom:Apps:p:Kind must be custom, agent or thirdparty; it is 'partner'" },
+        { Suite("custom"), "Setting WeCom:Apps:p:SuiteId is for agent-developed and third-party apps" },
+        { Suite("thirdparty", vault: false), "Setting KeyVault:Uri is required: WeCom app 'p' is installed by corps through suite ws1" },
+        { Suite("thirdparty", extra: ("CorpId", "ww")), "Setting WeCom:Apps:p:CorpId must not be set" },
+        { Suite("agent", extra: ("SecretName", "n")), "must not be set: WeCom app 'p' is installed by corps through suite ws1, and each corp's permanent code is its credential" },
+        { Suite("thirdparty", extra: ("SuiteSecretName", null)), "Setting WeCom:Apps:p:SuiteSecretName is required" },
+        { Suite("thirdparty", extra: ("CallbackTokenSecretName", null)), "WeCom pushes its suite_ticket and authorizations to its callback" },
     };
+
+    /// <summary>An app 'p' of that kind configured like a custom app (CorpId and secret).</summary>
+    private static Dictionary<string, string?> Kind(string kind) => new()
+    {
+        ["WeCom:Apps:p:Kind"] = kind, ["WeCom:Apps:p:CorpId"] = "ww", ["WeCom:Apps:p:Secret"] = "s",
+    };
+
+    /// <summary>A suite app 'p' of that kind as it should be, but for <paramref name="extra"/> (a setting set, or removed with null).</summary>
+    private static Dictionary<string, string?> Suite(string kind, bool vault = true, (string Name, string? Value)? extra = null)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["WeCom:Apps:p:Kind"] = kind, ["WeCom:Apps:p:SuiteId"] = "ws1", ["WeCom:Apps:p:SuiteSecretName"] = "suite",
+            ["WeCom:Apps:p:CallbackTokenSecretName"] = "t", ["WeCom:Apps:p:EncodingAesKeySecretName"] = "k",
+        };
+        if (vault) settings["KeyVault:Uri"] = "https://kv.vault.azure.net/";
+        if (extra is var (name, value))
+        {
+            if (value is null) settings.Remove($"WeCom:Apps:p:{name}");
+            else settings[$"WeCom:Apps:p:{name}"] = value;
+        }
+        return settings;
+    }
 
     /// <summary>An EncodingAESKey of the right form (WeCom's published sample's).</summary>
     private const string AesKey = "jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C";
@@ -56,6 +88,26 @@ public sealed class SettingsTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
         Assert.Contains(message, error.Message);
+    }
+
+    [Theory]
+    [InlineData("thirdparty", WeComAppKind.ThirdParty)]
+    [InlineData("agent", WeComAppKind.Agent)]
+    [InlineData("ThirdParty", WeComAppKind.ThirdParty)]
+    public async Task A_suite_app_set_up_as_documented_starts_with_no_corp_of_its_own(string kind, WeComAppKind expected)
+    {
+        var settings = Suite(kind);
+        settings["AzureWebJobsStorage"] = "UseDevelopmentStorage=true";
+        using var host = Build(settings);
+
+        await host.StartAsync();
+
+        var app = host.Services.GetRequiredService<WeComApps>().Get("p");
+        Assert.Equal((expected, "ws1", true, ""), (app.Kind, app.SuiteId, app.IsInstalled, app.CorpId));
+        Assert.Contains("corpid is required", WeComApps.CheckCorp(app, null, out _));
+        Assert.Null(WeComApps.CheckCorp(app, "wwcorp1", out var corp));
+        Assert.Equal("wwcorp1", corp);
+        await host.StopAsync();
     }
 
     [Fact]

@@ -60,7 +60,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         var renewals = new List<int>();
         while (true)
         {
-            var page = await host.Client.GetWatchStatAsync(host.App, livingId, nextKey, default);
+            var page = await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, livingId, nextKey, default);
             pages++;
             if (page.IsLastPage) break;
             nextKey = page.NextKey!;
@@ -84,12 +84,12 @@ public sealed class WeComClientTests : IAsyncLifetime
     public async Task A_revoked_token_is_fetched_again_and_the_call_retried_once()
     {
         await using var host = AppHost.Create(_simulator);
-        await host.Client.GetWatchStatAsync(host.App, "lv-revoke-10m10x", "0", default);
+        await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-revoke-10m10x", "0", default);
         _simulator.State.RevokeAllTokens();
         var counters = _simulator.State.Counters;
         var (tokens, calls) = (counters.Calls(WeComClient.GetTokenApi), counters.Calls(WeComClient.GetWatchStatApi));
 
-        var page = await host.Client.GetWatchStatAsync(host.App, "lv-revoke-10m10x", "0", default);
+        var page = await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-revoke-10m10x", "0", default);
 
         Assert.Equal(20, page.Users.Count + page.ExternalUsers.Count);
         Assert.Equal(1, counters.Errors(40014));
@@ -104,10 +104,10 @@ public sealed class WeComClientTests : IAsyncLifetime
         var wecomTime = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         await using var simulator = await SimulatorHost.StartAsync(new SimulatorOptions(), wecomTime);
         await using var host = AppHost.Create(simulator);
-        await host.Client.GetWatchStatAsync(host.App, "lv-expire-10m10x", "0", default);
+        await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-expire-10m10x", "0", default);
         wecomTime.Advance(TimeSpan.FromHours(3));
 
-        var page = await host.Client.GetWatchStatAsync(host.App, "lv-expire-10m10x", "0", default);
+        var page = await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-expire-10m10x", "0", default);
 
         Assert.Equal(20, page.Users.Count + page.ExternalUsers.Count);
         Assert.Equal(1, simulator.State.Counters.Errors(42001));
@@ -125,7 +125,7 @@ public sealed class WeComClientTests : IAsyncLifetime
             var before = _simulator.State.Counters.Calls(WeComClient.GetTokenApi);
 
             var pages = await Task.WhenAll(Enumerable.Range(0, 50)
-                .Select(_ => host.Client.GetWatchStatAsync(host.App, "lv-parallel-60m40x", "0", default)));
+                .Select(_ => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-parallel-60m40x", "0", default)));
 
             Assert.All(pages, p => Assert.Equal(100, p.Users.Count + p.ExternalUsers.Count));
             Assert.Equal(before + 1, _simulator.State.Counters.Calls(WeComClient.GetTokenApi));
@@ -141,7 +141,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     {
         await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:CorpId"] = "ww-not-a-corp" });
 
-        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
+        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 
         Assert.Equal((WeComClient.GetTokenApi, 40013, WeComErrorKind.InvalidCorpId, false), (error.Api, error.ErrCode, error.Kind, error.IsRetryable));
         Assert.Contains("40013", error.Message);
@@ -154,7 +154,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         const string wrongSecret = "definitely-not-the-secret-4711";
         await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:Secret"] = wrongSecret });
 
-        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
+        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 
         Assert.Equal((40001, WeComErrorKind.InvalidSecret, false), (error.ErrCode, error.Kind, error.IsRetryable));
         Assert.False(error.ToString().Contains(wrongSecret, StringComparison.Ordinal), "the exception text carries the secret");
@@ -165,7 +165,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     {
         await using var host = AppHost.Create(_simulator);
 
-        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "no-such-live", "0", default));
+        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "no-such-live", "0", default));
 
         Assert.Equal((WeComClient.GetWatchStatApi, 40058, WeComErrorKind.Other, false), (error.Api, error.ErrCode, error.Kind, error.IsRetryable));
         Assert.False(string.IsNullOrEmpty(error.ErrMsg));
@@ -181,7 +181,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         closed.Stop();
         await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:BaseUrl"] = $"http://127.0.0.1:{port}/" });
 
-        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, "lv-x-1m1x", "0", default));
+        var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 
         Assert.Equal((WeComErrorKind.Transport, true, (int?)null), (error.Kind, error.IsRetryable, error.ErrCode));
     }
@@ -194,7 +194,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         var nextKey = "0";
         while (true)
         {
-            var page = await host.Client.GetWatchStatAsync(host.App, livingId, nextKey, default);
+            var page = await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, livingId, nextKey, default);
             pages++;
             foreach (var u in page.Users)
                 Add(new ViewerFields(true, u.UserId, 0, null, u.WatchTime, u.IsComment, u.IsMic, u.InvitorUserId, u.InvitorExternalUserId));

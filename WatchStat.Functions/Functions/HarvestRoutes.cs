@@ -1,11 +1,32 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
+using WatchStat.Harvest;
+using WatchStat.Storage;
+using WatchStat.WeCom;
 
 namespace WatchStat.Functions;
 
 public static class HarvestRoutes
 {
-    public static string StatusPath(string livingId) => "/api/harvests/" + Uri.EscapeDataString(livingId);
+    /// <summary>The status URL of a live: its corp in the query unless it is the default app's.</summary>
+    public static string StatusPath(LiveKey live, WeComApps apps) =>
+        "/api/harvests/" + Uri.EscapeDataString(live.LivingId)
+        + (apps.Default?.CorpId == live.CorpId ? "" : "?corpid=" + Uri.EscapeDataString(live.CorpId));
+
+    /// <summary>
+    /// The live a <c>/api/harvests/{livingid}</c> URL means: the corp of <c>?corpid=</c>, else of the app <c>?app=</c>
+    /// names, else of the default app; or why the URL means none (400).
+    /// </summary>
+    public static (LiveKey Live, string? Problem) LiveOf(HttpRequest request, string livingId, WeComApps apps)
+    {
+        if (LivingIdRules.Check(livingId) is { } wrong) return (default, wrong);
+        var corpId = request.Query["corpid"].ToString();
+        if (corpId.Length > 0)
+            return WeComApps.IsValidCorpId(corpId) ? (new LiveKey(corpId, livingId), null) : (default, $"corpid '{corpId}' is not a WeCom corpid.");
+        var appName = request.Query["app"].ToString();
+        if (apps.Check(appName) is { } wrongApp) return (default, wrongApp);
+        return WeComApps.CheckCorp(apps.Get(appName), null, out var corp) is { } problem ? (default, problem) : (new LiveKey(corp, livingId), null);
+    }
 }
 
 /// <summary>Request bodies read with a bound: the HTTP functions' one way to take a body from an untrusted caller.</summary>

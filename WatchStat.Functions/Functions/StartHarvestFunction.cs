@@ -4,15 +4,17 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Net.Http.Headers;
 using WatchStat.Harvest;
+using WatchStat.WeCom;
 
 namespace WatchStat.Functions;
 
 /// <summary>
-/// <c>POST /api/harvests</c> with <c>{"livingid": "...", "app": "..."}</c> (app optional: <c>default</c>): starts harvesting a live (202 Accepted), or returns the
+/// <c>POST /api/harvests</c> with <c>{"livingid": "...", "app": "...", "corpid": "..."}</c> (app optional: <c>default</c>; corpid the app's own
+/// corp unless the app is installed by many corps, which must name it): starts harvesting a live (202 Accepted), or returns the
 /// run already queued or running for it (no second chain) unless <c>?force=true</c>. Bad input is a 400 problem
 /// and changes nothing; a live harvested as another app is a 409 problem and changes nothing. The first page leaves through the queue output binding.
 /// </summary>
-public sealed class StartHarvestFunction(HarvestRequests requests)
+public sealed class StartHarvestFunction(HarvestRequests requests, WeComApps apps)
 {
     public const int MaxBodyBytes = 16 * 1024;
 
@@ -21,13 +23,13 @@ public sealed class StartHarvestFunction(HarvestRequests requests)
         [HttpTrigger(AuthorizationLevel.Function, "post", Route = "harvests")] HttpRequest request,
         CancellationToken cancellationToken)
     {
-        var (livingId, appName, force, problem) = await ReadAsync(request, cancellationToken);
+        var (livingId, appName, corpId, force, problem) = await ReadAsync(request, cancellationToken);
         if (problem is not null) return new StartHarvestOutput { Result = problem };
 
-        var result = await requests.RequestAsync(livingId, appName, force, cancellationToken);
+        var result = await requests.RequestAsync(livingId, appName, corpId, force, cancellationToken);
         if (result is not { Start: { } start })
             return new StartHarvestOutput { Result = result.Conflict ? Problems.Conflict(result.Problem!) : Problems.BadRequest(result.Problem!) };
-        var location = HarvestRoutes.StatusPath(livingId!);
+        var location = HarvestRoutes.StatusPath(start.Status.Live, apps);
         return new StartHarvestOutput
         {
             Result = new AcceptedResult(location, new StartHarvestResponse(start.Created, HarvestStatusView.From(start.Status))),
@@ -35,17 +37,19 @@ public sealed class StartHarvestFunction(HarvestRequests requests)
         };
     }
 
-    private static async Task<(string? LivingId, string? App, bool Force, IActionResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
+    private static (string?, string?, string?, bool, IActionResult?) Bad(string detail) => (null, null, null, false, Problems.BadRequest(detail));
+
+    private static async Task<(string? LivingId, string? App, string? CorpId, bool Force, IActionResult? Problem)> ReadAsync(HttpRequest request, CancellationToken cancellationToken)
     {
         var force = false;
         if (request.Query.TryGetValue("force", out var forceValues) && !bool.TryParse(forceValues.ToString(), out force))
-            return (null, null, false, Problems.BadRequest("force must be true or false."));
+            return Bad("force must be true or false.");
 
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var contentType)
             || !contentType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase))
-            return (null, null, false, Problems.BadRequest($"Content-Type must be application/json; it was '{request.ContentType}'."));
+            return Bad($"Content-Type must be application/json; it was '{request.ContentType}'.");
         if (await RequestBodies.ReadAtMostAsync(request, MaxBodyBytes, cancellationToken) is not { } body)
-            return (null, null, false, Problems.BadRequest($"The body must be at most {MaxBodyBytes / 1024} KiB."));
+            return Bad($"The body must be at most {MaxBodyBytes / 1024} KiB.");
 
         JsonDocument document;
         try
@@ -54,25 +58,30 @@ public sealed class StartHarvestFunction(HarvestRequests requests)
         }
         catch (JsonException ex)
         {
-            return (null, null, false, Problems.BadRequest($"The body is not valid JSON: {ex.Message}"));
+            return Bad($"The body is not valid JSON: {ex.Message}");
         }
         using (document)
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
-                return (null, null, false, Problems.BadRequest("The body must be a JSON object such as {\"livingid\": \"...\"}."));
+                return Bad("The body must be a JSON object such as {\"livingid\": \"...\"}.");
             if (!document.RootElement.TryGetProperty("livingid", out var idElement))
-                return (null, null, false, Problems.BadRequest("livingid is required: send {\"livingid\": \"...\"}."));
+                return Bad("livingid is required: send {\"livingid\": \"...\"}.");
             if (idElement.ValueKind != JsonValueKind.String)
-                return (null, null, false, Problems.BadRequest("livingid must be a string."));
+                return Bad("livingid must be a string.");
             var livingId = idElement.GetString(); // checked by HarvestRequests, as for every way in
-            string? app = null;
+            string? app = null, corpId = null;
             if (document.RootElement.TryGetProperty("app", out var appElement) && appElement.ValueKind != JsonValueKind.Null)
             {
                 if (appElement.ValueKind != JsonValueKind.String)
-                    return (null, null, false, Problems.BadRequest("app must be a string naming a configured WeCom app."));
+                    return Bad("app must be a string naming a configured WeCom app.");
                 app = appElement.GetString();
             }
-            return (livingId, app, force, null);
+            if (document.RootElement.TryGetProperty("corpid", out var corpElement) && corpElement.ValueKind != JsonValueKind.Null)
+            {
+                if (corpElement.ValueKind != JsonValueKind.String) return Bad("corpid must be a string: the corp of the live.");
+                corpId = corpElement.GetString();
+            }
+            return (livingId, app, corpId, force, null);
         }
     }
 }

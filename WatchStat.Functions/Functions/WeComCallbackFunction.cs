@@ -17,7 +17,9 @@ namespace WatchStat.Functions;
 /// constant time against the app's callback Token, and the AES key the events are encrypted with.
 /// <list type="bullet">
 /// <item>GET is WeCom's URL check: the decrypted <c>echostr</c>, as plain text and nothing else.</item>
-/// <item>POST is an event: an empty 200 once it is handled (<see cref="LiveStatusCallbacks"/>), well within WeCom's 5 s.</item>
+/// <item>POST is an event: an empty 200 once it is handled (<see cref="LiveStatusCallbacks"/>), well within WeCom's 5 s.
+/// For an app corps install through a suite, this is the suite's instruction callback (<see cref="SuiteCallbacks"/>:
+/// suite_ticket, create_auth, change_auth, cancel_auth), answered <c>success</c>.</item>
 /// <item>An app that is not configured, has no callback Token and EncodingAESKey, or whose Key Vault secrets for them
 /// are named but missing: 404. A wrong signature: 401.
 /// A body over 64 KiB, bad XML, a ciphertext that does not decrypt, another corp's message: 400. In each case nothing
@@ -25,7 +27,7 @@ namespace WatchStat.Functions;
 /// </list>
 /// </summary>
 public sealed partial class WeComCallbackFunction(
-    WeComApps apps, WeComCallbackKeys keys, LiveStatusCallbacks events, WatchStatMetrics metrics, ILogger<WeComCallbackFunction> logger)
+    WeComApps apps, WeComCallbackKeys keys, LiveStatusCallbacks events, SuiteCallbacks suites, WatchStatMetrics metrics, ILogger<WeComCallbackFunction> logger)
 {
     public const string Route = "wecom/callback/{app}";
 
@@ -81,6 +83,16 @@ public sealed partial class WeComCallbackFunction(
             var body = await ReadBodyAsync(request, cancellationToken);
             var encrypt = WeComCallbackEnvelope.ReadEncrypt(body);
             var callback = WeComCallbackEnvelope.ParseEvent(crypto.VerifyAndDecrypt(signature, timestamp, nonce, encrypt));
+            if (weComApp.IsInstalled)
+            {
+                // A suite's instruction callback: WeCom wants the word "success" back.
+                var done = await suites.HandleAsync(weComApp, callback, cancellationToken);
+                return new WeComCallbackOutput
+                {
+                    Result = new ContentResult { Content = "success", ContentType = "text/plain; charset=utf-8", StatusCode = StatusCodes.Status200OK },
+                    Messages = [.. done.Messages.Select(m => m.ToJson())],
+                };
+            }
             var outcome = await events.HandleAsync(weComApp, callback, cancellationToken);
             return new WeComCallbackOutput
             {

@@ -6,7 +6,8 @@ using WatchStat.WeCom;
 namespace WatchStat.Harvest;
 
 /// <summary>What the nightly harvest decided about one live, and why.</summary>
-public sealed record DiscoveryDecision(string App, string? AnchorUserId, string LivingId, string? Theme, int? Status, bool Enqueue, string Reason, string? RunId = null);
+public sealed record DiscoveryDecision(
+    string App, string? AnchorUserId, string LivingId, string? Theme, int? Status, bool Enqueue, string Reason, string? RunId = null, string? CorpId = null);
 
 /// <summary>
 /// The nightly harvest: for every app and anchor, list the anchor's lives, read each one's details into
@@ -18,6 +19,7 @@ public sealed partial class Discovery(
     WeComClient wecom,
     WeComApps apps,
     LivingStore livings,
+    InstallationStore installations,
     HarvestStore store,
     HarvestRuns runs,
     HarvestPageSender sender,
@@ -36,36 +38,40 @@ public sealed partial class Discovery(
         var windowStart = now.AddDays(-options.Value.LookbackDays);
         var targets = appName is null ? apps.All : [apps.Get(appName)];
         var decisions = new List<DiscoveryDecision>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<LiveKey>();
 
         foreach (var app in targets)
         {
-            foreach (var anchor in app.AnchorUserIds)
+            foreach (var (corp, anchors) in await CorpsOfAsync(app, cancellationToken))
             {
-                var ids = (await wecom.ListLivingIdsAsync(app, anchor, cancellationToken)).Where(seen.Add).ToList();
-                var infos = await ReadInfosAsync(app, ids, dryRun, now, cancellationToken);
-                foreach (var (livingId, info, error) in infos)
-                    decisions.Add(await DecideAsync(app, anchor, livingId, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
+                foreach (var anchor in anchors)
+                {
+                    var ids = (await wecom.ListLivingIdsAsync(app, corp, anchor, cancellationToken)).Select(id => new LiveKey(corp, id)).Where(seen.Add).ToList();
+                    var infos = await ReadInfosAsync(app, ids, dryRun, now, cancellationToken);
+                    foreach (var (live, info, error) in infos)
+                        decisions.Add(await DecideAsync(app, anchor, live, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
+                }
             }
         }
 
         // Lives that came in through POST /api/harvests within the window, whoever their anchor is.
         var arrivals = (await livings.ArrivalsAsync(windowStart, now, cancellationToken))
-            .Where(a => (appName is null || string.Equals(a.App, appName, StringComparison.OrdinalIgnoreCase)) && seen.Add(a.LivingId))
+            .Where(a => (appName is null || string.Equals(a.App, appName, StringComparison.OrdinalIgnoreCase)) && seen.Add(a.Live))
             .ToList();
         foreach (var group in arrivals.GroupBy(a => a.App, StringComparer.OrdinalIgnoreCase))
         {
             if (apps.Find(group.Key) is not { } app)
             {
-                decisions.AddRange(group.Select(a => new DiscoveryDecision(group.Key, null, a.LivingId, null, null, false, $"its app '{group.Key}' is no longer configured")));
+                decisions.AddRange(group.Select(a => new DiscoveryDecision(
+                    group.Key, null, a.Live.LivingId, null, null, false, $"its app '{group.Key}' is no longer configured", CorpId: a.Live.CorpId)));
                 continue;
             }
             var lives = group.ToList();
-            var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.LivingId)], dryRun, now, cancellationToken);
+            var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, cancellationToken);
             for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
             {
-                var (livingId, info, error) = infos[i];
-                decisions.Add(await DecideAsync(app, null, livingId, info, error, (lives[i].ArrivedAt, lives[i].Via), windowStart, now, dryRun, cancellationToken));
+                var (live, info, error) = infos[i];
+                decisions.Add(await DecideAsync(app, null, live, info, error, (lives[i].ArrivedAt, lives[i].Via), windowStart, now, dryRun, cancellationToken));
             }
         }
 
@@ -74,16 +80,27 @@ public sealed partial class Discovery(
         return decisions;
     }
 
-    private async Task<IReadOnlyList<(string LivingId, LivingInfo? Info, string? Error)>> ReadInfosAsync(
-        WeComApp app, IReadOnlyList<string> ids, bool dryRun, DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>
+    /// The corps an app harvests in, each with the anchors whose lives it lists: an app's own corp and anchors, or
+    /// every corp that installed it and has not cancelled, with the anchors the operator set for it
+    /// (<c>watchstat corps anchors</c>).
+    /// </summary>
+    private async Task<IReadOnlyList<(string CorpId, IReadOnlyList<string> Anchors)>> CorpsOfAsync(WeComApp app, CancellationToken cancellationToken)
     {
-        var results = new (string, LivingInfo?, string?)[ids.Count];
+        if (!app.IsInstalled) return [(app.CorpId, app.AnchorUserIds)];
+        return [.. (await installations.ListAsync(app, cancellationToken)).Where(i => i.IsAuthorized).Select(i => (i.CorpId, i.AnchorUserIds))];
+    }
+
+    private async Task<IReadOnlyList<(LiveKey Live, LivingInfo? Info, string? Error)>> ReadInfosAsync(
+        WeComApp app, IReadOnlyList<LiveKey> ids, bool dryRun, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var results = new (LiveKey, LivingInfo?, string?)[ids.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = InfoParallelism, CancellationToken = cancellationToken },
             async (i, ct) =>
             {
                 try
                 {
-                    var info = await wecom.GetLivingInfoAsync(app, ids[i], ct);
+                    var info = await wecom.GetLivingInfoAsync(app, ids[i].CorpId, ids[i].LivingId, ct);
                     if (!dryRun) await livings.SaveInfoAsync(ids[i], app.Name, info, now, ct);
                     results[i] = (ids[i], info, null);
                 }
@@ -97,10 +114,11 @@ public sealed partial class Discovery(
     }
 
     private async Task<DiscoveryDecision> DecideAsync(
-        WeComApp app, string? anchor, string livingId, LivingInfo? info, string? error, (DateTimeOffset At, string Via)? arrival,
+        WeComApp app, string? anchor, LiveKey live, LivingInfo? info, string? error, (DateTimeOffset At, string Via)? arrival,
         DateTimeOffset windowStart, DateTimeOffset now, bool dryRun, CancellationToken cancellationToken)
     {
-        DiscoveryDecision Skip(string reason) => new(app.Name, anchor, livingId, info?.Theme, info?.Status, false, reason);
+        var livingId = live.LivingId;
+        DiscoveryDecision Skip(string reason) => new(app.Name, anchor, livingId, info?.Theme, info?.Status, false, reason, CorpId: live.CorpId);
 
         if (info is null) return Skip(error ?? "no details");
         if (info.Status != LivingStatus.Ended)
@@ -122,27 +140,27 @@ public sealed partial class Discovery(
             why = $"ended {Ago(now - endedAt)} ago";
         }
 
-        var current = await store.GetAsync(livingId, cancellationToken);
+        var current = await store.GetAsync(live, cancellationToken);
         if (current is not null && !HarvestRuns.IsSameApp(current, app))
             return Skip($"harvested as app '{current.App}' (run {current.RunId}): its rows are that app's");
         if (current is not null && HarvestStates.IsActive(current.State))
             return Skip($"already {current.State} (run {current.RunId})");
         if (current is { State: HarvestStates.Completed }) why += "; a fresh run refreshes the completed one";
-        if (dryRun) return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why);
+        if (dryRun) return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why, CorpId: live.CorpId);
 
-        var start = await runs.StartAsync(livingId, app, force: false, cancellationToken);
+        var start = await runs.StartAsync(live, app, force: false, cancellationToken);
         if (start.OtherApp is { } other) return Skip($"harvested as app '{other}' (run {start.Status.RunId}): its rows are that app's");
         if (!start.Created) return Skip($"already {start.Status.State} (run {start.Status.RunId})");
         await sender.SendAsync(HarvestRuns.FirstPageOf(start.Status), delay: null, cancellationToken);
-        LogEnqueued(livingId, app.Name, start.Status.RunId, why);
-        return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why, start.Status.RunId);
+        LogEnqueued(livingId, live.CorpId, app.Name, start.Status.RunId, why);
+        return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why, start.Status.RunId, live.CorpId);
     }
 
     private static string Ago(TimeSpan span) =>
         span.TotalDays >= 1 ? $"{span.TotalDays:0.#} days" : span.TotalHours >= 1 ? $"{span.TotalHours:0.#} hours" : $"{Math.Max(0, span.TotalMinutes):0} minutes";
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: live {LivingId} of app {App} enqueued as run {RunId}: {Reason}")]
-    private partial void LogEnqueued(string livingId, string app, string runId, string reason);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: live {LivingId} of corp {CorpId}, app {App}, enqueued as run {RunId}: {Reason}")]
+    private partial void LogEnqueued(string livingId, string corpId, string app, string runId, string reason);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued (dry run: {DryRun})")]
     private partial void LogDone(int enqueued, int lives, bool dryRun);

@@ -5,7 +5,8 @@ namespace WatchStat.Harvest;
 
 /// <summary>
 /// The <c>harvest-pages</c> queue message: fetch page <see cref="Page"/> (1-based) of run <see cref="RunId"/>
-/// of a live as WeCom app <see cref="App"/>, with <see cref="NextKey"/> as cursor. One JSON encoding, base64 on
+/// of a live of corp <see cref="CorpId"/> as WeCom app <see cref="App"/>, with <see cref="NextKey"/> as cursor. A
+/// message from before corps were keyed has no corpid: its app's corp is meant. One JSON encoding, base64 on
 /// the queue (see StorageClients).
 /// </summary>
 public sealed record HarvestPageMessage(
@@ -13,7 +14,8 @@ public sealed record HarvestPageMessage(
     [property: JsonPropertyName("run")] string RunId,
     [property: JsonPropertyName("page")] int Page,
     [property: JsonPropertyName("next_key")] string NextKey,
-    [property: JsonPropertyName("app")] string? App = null)
+    [property: JsonPropertyName("app")] string? App = null,
+    [property: JsonPropertyName("corpid")] string? CorpId = null)
 {
     public const string QueueName = "harvest-pages";
 

@@ -18,15 +18,19 @@ public sealed record HarvestRequestResult(string? Problem, HarvestStart? Start)
 /// lives), and started under the no-second-chain rule. Sending the first page is the caller's part: the HTTP
 /// function through its output binding, the CLI through <see cref="HarvestPageSender"/>.
 /// </summary>
-public sealed class HarvestRequests(WeComApps apps, LivingStore livings, HarvestRuns runs, TimeProvider time)
+public sealed class HarvestRequests(WeComApps apps, LivingStore livings, InstallationStore installations, HarvestRuns runs, TimeProvider time)
 {
-    public async Task<HarvestRequestResult> RequestAsync(string? livingId, string? appName, bool force, CancellationToken cancellationToken)
+    public async Task<HarvestRequestResult> RequestAsync(string? livingId, string? appName, string? corpId, bool force, CancellationToken cancellationToken)
     {
         if (LivingIdRules.Check(livingId) is { } wrongId) return new HarvestRequestResult(wrongId, null);
         if (apps.Check(appName) is { } wrongApp) return new HarvestRequestResult(wrongApp, null);
 
         var app = apps.Get(appName);
-        var start = await StartAsync(livingId!, app, LivingStore.ArrivedViaHttp, force, unlessStartedSince: null, cancellationToken);
+        if (WeComApps.CheckCorp(app, corpId, out var corp) is { } wrongCorp) return new HarvestRequestResult(wrongCorp, null);
+        if (app.IsInstalled && await installations.GetAsync(app, corp, cancellationToken) is not { IsAuthorized: true })
+            return new HarvestRequestResult($"Corp {corp} has not authorized WeCom app '{app.Name}' (no create_auth from WeCom, or it was cancelled): "
+                + "WatchStat can read a corp's lives once the corp installs the app.", null);
+        var start = await StartAsync(new LiveKey(corp, livingId!), app, LivingStore.ArrivedViaHttp, force, unlessStartedSince: null, cancellationToken);
         return start.OtherApp is null
             ? new HarvestRequestResult(null, start)
             : new HarvestRequestResult(HarvestRuns.OtherAppProblem(start.Status, app), null) { Conflict = true };
@@ -37,8 +41,8 @@ public sealed class HarvestRequests(WeComApps apps, LivingStore livings, Harvest
     /// would start it, except that a run started since the event first arrived (<paramref name="firstReceivedAt"/>)
     /// counts as the event's own: a delivery of the same event again never starts a second run.
     /// </summary>
-    public Task<HarvestStart> RequestEndedAsync(string livingId, WeComApp app, DateTimeOffset firstReceivedAt, CancellationToken cancellationToken) =>
-        StartAsync(livingId, app, LivingStore.ArrivedViaCallback, force: false, firstReceivedAt, cancellationToken);
+    public Task<HarvestStart> RequestEndedAsync(LiveKey live, WeComApp app, DateTimeOffset firstReceivedAt, CancellationToken cancellationToken) =>
+        StartAsync(live, app, LivingStore.ArrivedViaCallback, force: false, firstReceivedAt, cancellationToken);
 
     /// <summary>
     /// Starts the run (which refuses, writing nothing, a live harvested as another app), then remembers the arrival.
@@ -46,10 +50,10 @@ public sealed class HarvestRequests(WeComApps apps, LivingStore livings, Harvest
     /// is written then.
     /// </summary>
     private async Task<HarvestStart> StartAsync(
-        string livingId, WeComApp app, string via, bool force, DateTimeOffset? unlessStartedSince, CancellationToken cancellationToken)
+        LiveKey live, WeComApp app, string via, bool force, DateTimeOffset? unlessStartedSince, CancellationToken cancellationToken)
     {
-        var start = await runs.StartAsync(livingId, app, force, cancellationToken, unlessStartedSince);
-        if (start.OtherApp is null) await livings.RecordArrivalAsync(livingId, app.Name, via, time.GetUtcNow(), cancellationToken);
+        var start = await runs.StartAsync(live, app, force, cancellationToken, unlessStartedSince);
+        if (start.OtherApp is null) await livings.RecordArrivalAsync(live, app.Name, via, time.GetUtcNow(), cancellationToken);
         return start;
     }
 }

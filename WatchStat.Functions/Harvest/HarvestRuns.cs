@@ -28,15 +28,15 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
     /// first page's message is lost after the row was written, the stalled-run sweeper sends it again.
     /// </summary>
     public Task<HarvestStart> StartAsync(
-        string livingId, WeComApp app, bool force, CancellationToken cancellationToken, DateTimeOffset? unlessStartedSince = null) =>
-        store.UpdateStatusAsync(livingId, async existing =>
+        LiveKey live, WeComApp app, bool force, CancellationToken cancellationToken, DateTimeOffset? unlessStartedSince = null) =>
+        store.UpdateStatusAsync(live, async existing =>
         {
             if (existing is not null && !IsSameApp(existing, app))
                 return new HarvestStart(existing, FirstPage: null, Created: false) { OtherApp = existing.App };
             if (existing is not null && !force && (HarvestStates.IsActive(existing.State) || existing.StartedAt >= unlessStartedSince))
                 return new HarvestStart(existing, FirstPage: null, Created: false);
 
-            var record = HarvestRecord.NewRun(livingId, app.Name, NewRunId(), time.GetUtcNow());
+            var record = HarvestRecord.NewRun(live, app.Name, NewRunId(), time.GetUtcNow());
             // On the sweeper's index before the status row says queued: a crash in between leaves an entry it removes.
             await store.MarkActiveAsync(record, cancellationToken);
             record.ETag = existing?.ETag ?? default;
@@ -51,12 +51,12 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
     /// Puts a failed run back to work from its checkpoint: the page it failed on is fetched again, the pages before
     /// it are not. Returns the message to send, or why there is none (no run, or a run that has not failed).
     /// </summary>
-    public Task<HarvestRetry> RetryAsync(string livingId, CancellationToken cancellationToken) =>
-        store.UpdateStatusAsync(livingId, async status =>
+    public Task<HarvestRetry> RetryAsync(LiveKey live, CancellationToken cancellationToken) =>
+        store.UpdateStatusAsync(live, async status =>
         {
-            if (status is null) return new HarvestRetry(null, null, $"No harvest is recorded for live '{livingId}'.");
+            if (status is null) return new HarvestRetry(null, null, NotRecordedProblem(live));
             if (status.State != HarvestStates.Failed)
-                return new HarvestRetry(status, null, $"Run {status.RunId} of live '{livingId}' is {status.State}: only a failed run can be retried.");
+                return new HarvestRetry(status, null, $"Run {status.RunId} of live '{live.LivingId}' is {status.State}: only a failed run can be retried.");
 
             status.State = status.PagesDone == 0 ? HarvestStates.Queued : HarvestStates.Running;
             status.LastErrorCode = null;
@@ -75,10 +75,13 @@ public sealed class HarvestRuns(HarvestStore store, TimeProvider time)
         $"Live '{run.LivingId}' is harvested as WeCom app '{run.App}', not '{app.Name}': its status and viewer rows are that app's, and a "
         + $"run of another app would overwrite them. Name app '{run.App}' to harvest it again.";
 
-    public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App);
+    /// <summary>Why there is nothing to show or retry for a live (404).</summary>
+    public static string NotRecordedProblem(LiveKey live) => $"No harvest is recorded for live '{live.LivingId}' of corp '{live.CorpId}'.";
+
+    public static HarvestPageMessage FirstPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, 1, "0", run.App, run.CorpId);
 
     /// <summary>The message that fetches the page after the checkpoint.</summary>
-    public static HarvestPageMessage NextPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, run.PagesDone + 1, run.NextKey, run.App);
+    public static HarvestPageMessage NextPageOf(HarvestRecord run) => new(run.LivingId, run.RunId, run.PagesDone + 1, run.NextKey, run.App, run.CorpId);
 
     /// <summary>Sortable and readable: <c>20261126T081500Z-3f9a1c2b</c>.</summary>
     private string NewRunId() =>

@@ -32,7 +32,11 @@ public sealed record StepResult(StepOutcome Outcome, HarvestRecord? Status, Harv
 /// <summary>One page fetched from WeCom with its rows; or the throttle, or the failure, that stopped it.</summary>
 public sealed record PageFetch(int Page, WatchStatResult? Result, PageRows? Rows, WeComException? Throttled, int? FailureCode, string? Failure)
 {
-    public static PageFetch Failed(int page, int? errCode, string failure) => new(page, null, null, null, errCode, failure);
+    public static PageFetch Failed(int page, int? errCode, string failure, bool awaitsTicket = false) =>
+        new(page, null, null, null, errCode, failure) { AwaitsTicket = awaitsTicket };
+
+    /// <summary>The failure is a suite app's want of a suite_ticket: the run goes on when WeCom pushes the next one.</summary>
+    public bool AwaitsTicket { get; init; }
 
     public bool IsLastPage => Result?.IsLastPage == true;
 }
@@ -58,7 +62,7 @@ public sealed partial class HarvestStep(
     public Task<StepResult> ExecuteAsync(HarvestPageMessage message, string? deliveryId, CancellationToken cancellationToken) =>
         // A null from RunAsync: the checkpoint changed between our read and our write (a racing delivery advanced it,
         // or our own write landed and its answer was lost). Read it again and decide afresh; the rows are idempotent.
-        store.UpdateStatusAsync(message.LivingId, async status =>
+        store.UpdateStatusAsync(LiveOf(message), async status =>
         {
             if (Guard(message, deliveryId, status) is { } early)
             {
@@ -73,7 +77,7 @@ public sealed partial class HarvestStep(
     {
         var fetch = await FetchAsync(status, message.Page, status.NextKey, cancellationToken);
         if (fetch.Throttled is { } throttled) return await ThrottleAsync(status, message.Page, throttled, cancellationToken);
-        if (fetch.Failure is { } failure) return await FailAsync(status, deliveryId, fetch.FailureCode, failure, cancellationToken);
+        if (fetch.Failure is { } failure) return await FailAsync(status, deliveryId, fetch.FailureCode, failure, cancellationToken, fetch.AwaitsTicket);
         await WriteAsync(status, fetch, cancellationToken);
         return await CommitAsync(status, [fetch], deliveryId, cancellationToken);
     }
@@ -98,11 +102,15 @@ public sealed partial class HarvestStep(
         WatchStatResult result;
         try
         {
-            result = await wecom.GetWatchStatAsync(app, status.LivingId, nextKey, cancellationToken);
+            result = await wecom.GetWatchStatAsync(app, status.CorpId, status.LivingId, nextKey, cancellationToken);
         }
         catch (WeComException ex) when (ex.Kind == WeComErrorKind.Throttled)
         {
             return new PageFetch(page, null, null, ex, null, null);
+        }
+        catch (WeComException ex) when (ex.Kind == WeComErrorKind.AwaitingSuiteTicket)
+        {
+            return PageFetch.Failed(page, ex.ErrCode, ex.Message, awaitsTicket: true);
         }
         catch (WeComException ex) when (!ex.IsRetryable)
         {
@@ -121,7 +129,7 @@ public sealed partial class HarvestStep(
         }
 
         // Rows carry the run's start as HarvestedAt, so every delivery of a page writes identical rows.
-        return new PageFetch(page, result, ViewerRows.FromPage(status.LivingId, app.Name, result, status.RunId, status.StartedAt), null, null, null);
+        return new PageFetch(page, result, ViewerRows.FromPage(status.Live, app.Name, result, status.RunId, status.StartedAt), null, null, null);
     }
 
     /// <summary>Writes a fetched page's rows (entity-group transactions of at most 100). Rewriting them is harmless.</summary>
@@ -154,7 +162,7 @@ public sealed partial class HarvestStep(
         {
             // Exact counts: a viewer WeCom lists on two pages is one row, and counted once.
             (status.MembersWritten, status.ExternalWritten) = await store.CountDistinctAsync(
-                status.LivingId, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2),
+                status.Live, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2),
                 (status.MembersWritten + members, status.ExternalWritten + externals), cancellationToken);
             status.State = HarvestStates.Completed;
             status.CompletedAt = now;
@@ -211,7 +219,7 @@ public sealed partial class HarvestStep(
     /// </summary>
     public async Task RecordDeliveryFailureAsync(HarvestPageMessage message, Exception error, CancellationToken cancellationToken)
     {
-        var status = await store.GetAsync(message.LivingId, cancellationToken);
+        var status = await store.GetAsync(LiveOf(message), cancellationToken);
         if (Guard(message, null, status) is not null) return;
         status!.LastErrorCode = error is WeComException { ErrCode: { } code } ? code : null;
         status.LastErrorMessage = error is WeComException or SecretUnavailableException ? error.Message : $"{error.GetType().Name}: {error.Message}";
@@ -226,7 +234,7 @@ public sealed partial class HarvestStep(
     /// </summary>
     public async Task<bool> FailPoisonedAsync(HarvestPageMessage message, int maxDeliveries, CancellationToken cancellationToken)
     {
-        var result = await store.UpdateStatusAsync(message.LivingId, async status =>
+        var result = await store.UpdateStatusAsync(LiveOf(message), async status =>
         {
             if (Guard(message, null, status) is { } stale) return stale;
             var last = status!.LastErrorMessage is { } error ? $" Last error: {error}" : "";
@@ -237,9 +245,15 @@ public sealed partial class HarvestStep(
         return result.Outcome == StepOutcome.Failed;
     }
 
-    /// <summary>Fails the run for good with the error; null when another writer moved it since it was read.</summary>
-    public async Task<StepResult?> FailAsync(HarvestRecord status, string? deliveryId, int? errCode, string error, CancellationToken cancellationToken)
+    /// <summary>
+    /// Fails the run with the error; null when another writer moved it since it was read. A run that
+    /// <paramref name="awaitsTicket"/> is noted first among the runs the suite's next suite_ticket puts back to work
+    /// (<see cref="HarvestStore.MarkAwaitingTicketAsync"/>).
+    /// </summary>
+    public async Task<StepResult?> FailAsync(
+        HarvestRecord status, string? deliveryId, int? errCode, string error, CancellationToken cancellationToken, bool awaitsTicket = false)
     {
+        if (awaitsTicket) await store.MarkAwaitingTicketAsync(status, cancellationToken);
         status.State = HarvestStates.Failed;
         status.LastErrorCode = errCode;
         status.LastErrorMessage = error;
@@ -266,6 +280,13 @@ public sealed partial class HarvestStep(
             LogIndexLeft(status.LivingId, status.RunId, ex.Status);
         }
     }
+
+    /// <summary>
+    /// The live a message is about: its corp, or for a message from before corps were keyed, its app's. A message of
+    /// an app that no longer exists names the key nothing is stored under, and its step finds no run.
+    /// </summary>
+    public LiveKey LiveOf(HarvestPageMessage message) =>
+        new(message.CorpId ?? apps.Find(message.App)?.CorpId ?? "", message.LivingId);
 
     /// <summary>Decides from the checkpoint whether a message has work to do; null means go ahead.</summary>
     internal static StepResult? Guard(HarvestPageMessage message, string? deliveryId, HarvestRecord? status)

@@ -45,8 +45,9 @@ public sealed partial class LiveStatusCallbacks(
             throw new WeComCallbackException(WeComCallbackReason.BadEvent, "The living_status_change event has no CreateTime.");
 
         var livingId = callback.LivingId!;
+        var live = new LiveKey(app.CorpId, livingId);
         var at = DateTimeOffset.FromUnixTimeSeconds(createTime);
-        await livings.ApplyStatusAsync(livingId, app.Name, status, at, cancellationToken);
+        await livings.ApplyStatusAsync(live, app.Name, status, at, cancellationToken);
         if (status != LivingStatus.Ended)
         {
             LogStatus(app.Name, livingId, status);
@@ -55,20 +56,20 @@ public sealed partial class LiveStatusCallbacks(
 
         // The event is claimed before the run starts and marked with the run after: a crash in between leaves a claim
         // whose retry finds the run started since (HarvestRuns' unlessStartedSince) instead of starting another.
-        var (firstReceivedAt, runId) = await livings.ClaimEndedEventAsync(livingId, createTime, time.GetUtcNow(), cancellationToken);
+        var (firstReceivedAt, runId) = await livings.ClaimEndedEventAsync(live, createTime, time.GetUtcNow(), cancellationToken);
         if (runId is not null)
         {
             LogDuplicate(app.Name, livingId, runId);
             return Done(app, new CallbackOutcome(CallbackOutcome.Duplicate, null));
         }
-        var start = await requests.RequestEndedAsync(livingId, app, firstReceivedAt, cancellationToken);
+        var start = await requests.RequestEndedAsync(live, app, firstReceivedAt, cancellationToken);
         if (start.OtherApp is { } other)
         {
             // Acknowledged all the same: WeCom's retries would change nothing. The claim stays open, so nothing is lost.
             LogOtherApp(app.Name, livingId, other);
             return Done(app, new CallbackOutcome(CallbackOutcome.OtherApp, null));
         }
-        await livings.RecordEndedEventRunAsync(livingId, createTime, start.Status.RunId, cancellationToken);
+        await livings.RecordEndedEventRunAsync(live, createTime, start.Status.RunId, cancellationToken);
         LogEnded(app.Name, livingId, start.Status.RunId, start.Created ? "started" : $"already {start.Status.State}");
         return Done(app, new CallbackOutcome(start.Created ? CallbackOutcome.Started : CallbackOutcome.AlreadyRunning, start.FirstPage));
     }

@@ -38,11 +38,11 @@ public sealed partial class StalledRunSweeper(
         var redriven = new List<RedrivenRun>();
         await foreach (var entry in store.ActiveEntriesAsync(cancellationToken))
         {
-            var run = entry.GetString("LivingId") is { } livingId ? await store.GetAsync(livingId, cancellationToken) : null;
+            var run = LiveKey.TryParse(entry.RowKey, out var live) ? await store.GetAsync(live, cancellationToken) : null;
             if (run is null || !HarvestStates.IsActive(run.State))
             {
                 // Its end could not take it off the index, or its start died before the status row: not active.
-                if (now - (entry.Timestamp ?? now) > LeftoverAge) await store.RemoveActiveEntryAsync(entry, cancellationToken);
+                if (now - (entry.Timestamp ?? now) > LeftoverAge) await store.RemoveIndexEntryAsync(entry, cancellationToken);
                 continue;
             }
 

@@ -28,6 +28,7 @@ public sealed class ConfigurationSecretSource(WeComApps apps) : IWeComSecretSour
     {
         AppSecretKind.CallbackToken => "callback Token",
         AppSecretKind.EncodingAesKey => "callback EncodingAESKey",
+        AppSecretKind.SuiteSecret => "suite secret",
         _ => "secret",
     };
 }

@@ -31,6 +31,13 @@ public sealed class HarvestRecord : ITableEntity
 
     public string LivingId { get; set; } = "";
 
+    /// <summary>The corp the live belongs to: with <see cref="LivingId"/>, the live's key (<see cref="Live"/>).</summary>
+    public string CorpId { get; set; } = "";
+
+    /// <summary>The live this row is the status of.</summary>
+    [System.Runtime.Serialization.IgnoreDataMember]
+    public LiveKey Live => new(CorpId, LivingId);
+
     /// <summary>The WeCom app the run harvests as.</summary>
     public string App { get; set; } = WeCom.WeComApp.DefaultName;
 
@@ -70,10 +77,11 @@ public sealed class HarvestRecord : ITableEntity
     /// <summary>The queue message that last advanced the checkpoint: its redelivery re-sends the successor.</summary>
     public string? LastMessageId { get; set; }
 
-    public static HarvestRecord NewRun(string livingId, string app, string runId, DateTimeOffset now) => new()
+    public static HarvestRecord NewRun(LiveKey live, string app, string runId, DateTimeOffset now) => new()
     {
-        PartitionKey = TableKeys.Escape(livingId),
-        LivingId = livingId,
+        PartitionKey = live.PartitionKey,
+        LivingId = live.LivingId,
+        CorpId = live.CorpId,
         App = app,
         RunId = runId,
         State = HarvestStates.Queued,

@@ -22,10 +22,10 @@ public sealed class HarvestStore(StorageClients storage)
     /// <summary>Creates the tables once per process.</summary>
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) => _created.EnsureAsync(cancellationToken);
 
-    public async Task<HarvestRecord?> GetAsync(string livingId, CancellationToken cancellationToken)
+    public async Task<HarvestRecord?> GetAsync(LiveKey live, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var response = await Harvests.GetEntityIfExistsAsync<HarvestRecord>(TableKeys.Escape(livingId), HarvestRecord.StatusRowKey, cancellationToken: cancellationToken);
+        var response = await Harvests.GetEntityIfExistsAsync<HarvestRecord>(live.PartitionKey, HarvestRecord.StatusRowKey, cancellationToken: cancellationToken);
         return response.HasValue ? response.Value : null;
     }
 
@@ -34,9 +34,9 @@ public sealed class HarvestStore(StorageClients storage)
     /// write under the row's ETag (<see cref="TryAddAsync"/>, <see cref="TryReplaceAsync"/>, <see cref="TryAdvanceAsync"/>),
     /// and when another writer got there first (<paramref name="attempt"/> answers null) read it again and decide afresh.
     /// </summary>
-    public Task<T> UpdateStatusAsync<T>(string livingId, Func<HarvestRecord?, Task<T?>> attempt, CancellationToken cancellationToken)
+    public Task<T> UpdateStatusAsync<T>(LiveKey live, Func<HarvestRecord?, Task<T?>> attempt, CancellationToken cancellationToken)
         where T : class =>
-        OptimisticConcurrency.UpdateAsync($"The status row of live '{livingId}'", async () => await attempt(await GetAsync(livingId, cancellationToken)));
+        OptimisticConcurrency.UpdateAsync($"The status row of live '{live}'", async () => await attempt(await GetAsync(live, cancellationToken)));
 
     /// <summary>Adds a live's first status row; false when another writer added one first.</summary>
     public async Task<bool> TryAddAsync(HarvestRecord record, CancellationToken cancellationToken)
@@ -60,8 +60,8 @@ public sealed class HarvestStore(StorageClients storage)
         });
 
     /// <summary>
-    /// PartitionKey of the index of runs that may be active, in <c>Harvests</c>: one row per live (RowKey its
-    /// escaped livingid) from a run's start to its end, so the stalled-run sweeper reads one partition instead of
+    /// PartitionKey of the index of runs that may be active, in <c>Harvests</c>: one row per live (RowKey the
+    /// live's PartitionKey) from a run's start to its end, so the stalled-run sweeper reads one partition instead of
     /// scanning the table. <see cref="TableKeys.Escape"/> never writes a <c>%</c> that two upper-case hex digits do
     /// not follow, so no live's partition can be called this.
     /// </summary>
@@ -72,26 +72,47 @@ public sealed class HarvestStore(StorageClients storage)
     {
         await EnsureCreatedAsync(cancellationToken);
         await Harvests.UpsertEntityAsync(
-            new TableEntity(ActivePartition, run.PartitionKey) { ["LivingId"] = run.LivingId, ["RunId"] = run.RunId },
+            new TableEntity(ActivePartition, run.PartitionKey) { ["LivingId"] = run.LivingId, ["CorpId"] = run.CorpId, ["RunId"] = run.RunId },
             TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
     /// Takes an ended run off the index, unless a newer run of the live has taken its place there. Best effort: an
-    /// entry left behind costs the sweeper one read until it removes it (<see cref="RemoveActiveEntryAsync"/>).
+    /// entry left behind costs the sweeper one read until it removes it (<see cref="RemoveIndexEntryAsync"/>).
     /// </summary>
     public async Task UnmarkActiveAsync(HarvestRecord run, CancellationToken cancellationToken)
     {
         var entry = await Harvests.GetEntityIfExistsAsync<TableEntity>(ActivePartition, run.PartitionKey, cancellationToken: cancellationToken);
-        if (entry.HasValue && entry.Value!.GetString("RunId") == run.RunId) await RemoveActiveEntryAsync(entry.Value, cancellationToken);
+        if (entry.HasValue && entry.Value!.GetString("RunId") == run.RunId) await RemoveIndexEntryAsync(entry.Value, cancellationToken);
     }
+
+    /// <summary>
+    /// PartitionKey of the runs that failed for want of a suite_ticket, in <c>Harvests</c>: one row per live (RowKey
+    /// the live's PartitionKey), so that the suite's next ticket puts them back to work without a scan.
+    /// </summary>
+    public const string AwaitingTicketPartition = "%awaiting-ticket";
+
+    public async Task MarkAwaitingTicketAsync(HarvestRecord run, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        await Harvests.UpsertEntityAsync(
+            new TableEntity(AwaitingTicketPartition, run.PartitionKey) { ["App"] = run.App, ["LivingId"] = run.LivingId, ["CorpId"] = run.CorpId, ["RunId"] = run.RunId },
+            TableUpdateMode.Replace, cancellationToken);
+    }
+
+    /// <summary>The runs of an app waiting for its suite's next ticket (of one corp, when given).</summary>
+    public IAsyncEnumerable<TableEntity> AwaitingTicketAsync(string app, string? corpId, CancellationToken cancellationToken) =>
+        Harvests.QueryAsync<TableEntity>(corpId is null
+            ? TableClient.CreateQueryFilter($"PartitionKey eq {AwaitingTicketPartition} and App eq {app}")
+            : TableClient.CreateQueryFilter($"PartitionKey eq {AwaitingTicketPartition} and App eq {app} and CorpId eq {corpId}"),
+            cancellationToken: cancellationToken);
 
     /// <summary>The index of runs that may be active: one partition, a row per live.</summary>
     public IAsyncEnumerable<TableEntity> ActiveEntriesAsync(CancellationToken cancellationToken) =>
         Harvests.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {ActivePartition}"), cancellationToken: cancellationToken);
 
-    /// <summary>Deletes an index entry as it was read (its ETag): an entry a newer start rewrote meanwhile stays.</summary>
-    public async Task RemoveActiveEntryAsync(TableEntity entry, CancellationToken cancellationToken)
+    /// <summary>Deletes an index entry (of runs active, or awaiting a ticket) as it was read (its ETag): an entry a newer start rewrote meanwhile stays.</summary>
+    public async Task RemoveIndexEntryAsync(TableEntity entry, CancellationToken cancellationToken)
     {
         try
         {
@@ -123,9 +144,9 @@ public sealed class HarvestStore(StorageClients storage)
         await WatchStats.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), cancellationToken);
 
     /// <summary>Every viewer row of a live, streamed page by page from the table (never all held at once).</summary>
-    public IAsyncEnumerable<TableEntity> ReadRowsAsync(string livingId, CancellationToken cancellationToken) =>
+    public IAsyncEnumerable<TableEntity> ReadRowsAsync(LiveKey live, CancellationToken cancellationToken) =>
         WatchStats.QueryAsync<TableEntity>(
-            TableClient.CreateQueryFilter($"PartitionKey eq {TableKeys.Escape(livingId)}"), maxPerPage: 1000, cancellationToken: cancellationToken);
+            TableClient.CreateQueryFilter($"PartitionKey eq {live.PartitionKey}"), maxPerPage: 1000, cancellationToken: cancellationToken);
 
     /// <summary>
     /// Advances the checkpoint and records which rows the pages wrote (one page record each), in one transaction on
@@ -143,7 +164,7 @@ public sealed class HarvestStore(StorageClients storage)
         };
         foreach (var (page, rowKeys) in pages)
         {
-            var manifest = new TableEntity(status.PartitionKey, PageRowKey(page)) { ["RunId"] = status.RunId, ["Page"] = page };
+            var manifest = new TableEntity(status.PartitionKey, PageRowKey(page)) { ["CorpId"] = status.CorpId, ["RunId"] = status.RunId, ["Page"] = page };
             var chunk = 0;
             foreach (var part in JoinKeys(rowKeys)) manifest[chunk++ == 0 ? "Keys" : $"Keys{chunk}"] = part;
             actions.Add(new TableTransactionAction(TableTransactionActionType.UpsertReplace, manifest));
@@ -166,7 +187,7 @@ public sealed class HarvestStore(StorageClients storage)
     /// <paramref name="expected"/> (the running counts) sizes the sets once instead of growing them.
     /// </summary>
     public async Task<(int Members, int Externals)> CountDistinctAsync(
-        string livingId, string runId, int page, IEnumerable<string> pageRowKeys, (int Members, int Externals) expected, CancellationToken cancellationToken)
+        LiveKey live, string runId, int page, IEnumerable<string> pageRowKeys, (int Members, int Externals) expected, CancellationToken cancellationToken)
     {
         // Keys are kept as 128-bit hashes (a collision among a live's viewers is a 1 in 10^30 event), so counting a
         // 100,000-viewer live holds a few MB, not every key; members and externals are told apart before hashing.
@@ -176,7 +197,7 @@ public sealed class HarvestStore(StorageClients storage)
 
         foreach (var key in pageRowKeys) Add(key);
         var filter = TableClient.CreateQueryFilter(
-            $"PartitionKey eq {TableKeys.Escape(livingId)} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
+            $"PartitionKey eq {live.PartitionKey} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
         // Small query pages: a page record holds a page's keys, and a thousand at once would be megabytes.
         await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 100, cancellationToken: cancellationToken))
         {

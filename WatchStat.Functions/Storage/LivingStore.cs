@@ -5,7 +5,7 @@ using WatchStat.WeCom;
 namespace WatchStat.Storage;
 
 /// <summary>
-/// The <c>Livings</c> table: one row per live (PartitionKey the escaped livingid, RowKey <c>info</c>) with WeCom's
+/// The <c>Livings</c> table: one row per live (PartitionKey the live's, <see cref="LiveKey"/>; RowKey <c>info</c>) with WeCom's
 /// details of it, refreshed on each discovery and by WeCom's status callbacks, and how it last arrived when that was
 /// through the HTTP endpoint or a callback. Reports read the theme and times from here. Beside it in the live's
 /// partition, one row per "ended" callback event (<see cref="EndedEventRowKey"/>) remembers which run it started.
@@ -24,12 +24,13 @@ public sealed class LivingStore(StorageClients storage)
     public Task EnsureCreatedAsync(CancellationToken cancellationToken = default) => _created.EnsureAsync(cancellationToken);
 
     /// <summary>Writes WeCom's details of a live (merged, so how it arrived stays). The push URL carries a key and is left out.</summary>
-    public async Task SaveInfoAsync(string livingId, string app, LivingInfo info, DateTimeOffset refreshedAt, CancellationToken cancellationToken)
+    public async Task SaveInfoAsync(LiveKey live, string app, LivingInfo info, DateTimeOffset refreshedAt, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var row = new TableEntity(TableKeys.Escape(livingId), InfoRowKey)
+        var row = new TableEntity(live.PartitionKey, InfoRowKey)
         {
-            ["LivingId"] = livingId,
+            ["LivingId"] = live.LivingId,
+            ["CorpId"] = live.CorpId,
             ["App"] = app,
             ["AnchorUserId"] = info.AnchorUserId,
             ["Theme"] = info.Theme,
@@ -61,23 +62,26 @@ public sealed class LivingStore(StorageClients storage)
     /// Notes that a live arrived from outside, through the HTTP endpoint (<see cref="ArrivedViaHttp"/>) or WeCom's
     /// callback (<see cref="ArrivedViaCallback"/>): merged into its row; the nightly harvest refreshes such lives.
     /// </summary>
-    public async Task RecordArrivalAsync(string livingId, string app, string via, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task RecordArrivalAsync(LiveKey live, string app, string via, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
         await Livings.UpsertEntityAsync(
-            new TableEntity(TableKeys.Escape(livingId), InfoRowKey) { ["LivingId"] = livingId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at },
+            new TableEntity(live.PartitionKey, InfoRowKey)
+            {
+                ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at,
+            },
             TableUpdateMode.Merge, cancellationToken);
     }
 
     /// <summary>Lives that arrived from outside (the HTTP endpoint or a callback) from <paramref name="since"/> until <paramref name="until"/>.</summary>
-    public async Task<IReadOnlyList<(string LivingId, string App, DateTimeOffset ArrivedAt, string Via)>> ArrivalsAsync(
+    public async Task<IReadOnlyList<(LiveKey Live, string App, DateTimeOffset ArrivedAt, string Via)>> ArrivalsAsync(
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
         var filter = TableClient.CreateQueryFilter($"RowKey eq {InfoRowKey} and ArrivedAt ge {since} and ArrivedAt le {until}");
-        var arrivals = new List<(string, string, DateTimeOffset, string)>();
+        var arrivals = new List<(LiveKey, string, DateTimeOffset, string)>();
         await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
-            arrivals.Add((row.GetString("LivingId"), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value,
+            arrivals.Add((new LiveKey(row.GetString("CorpId") ?? "", row.GetString("LivingId")), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value,
                 row.GetString("ArrivedVia") ?? ArrivedViaHttp));
         return arrivals;
     }
@@ -88,18 +92,19 @@ public sealed class LivingStore(StorageClients storage)
     /// live's info), so that a late retry of an old event never turns an ended live back into a live one. False when
     /// it was older.
     /// </summary>
-    public async Task<bool> ApplyStatusAsync(string livingId, string app, int status, DateTimeOffset at, CancellationToken cancellationToken)
+    public async Task<bool> ApplyStatusAsync(LiveKey live, string app, int status, DateTimeOffset at, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var partition = TableKeys.Escape(livingId);
-        var outcome = await OptimisticConcurrency.UpdateAsync($"The Livings row of live '{livingId}'", async () =>
+        var partition = live.PartitionKey;
+        var outcome = await OptimisticConcurrency.UpdateAsync($"The Livings row of live '{live}'", async () =>
         {
             var existing = await Livings.GetEntityIfExistsAsync<TableEntity>(partition, InfoRowKey, cancellationToken: cancellationToken);
             var row = existing.HasValue ? existing.Value : null;
             if ((row?.GetDateTimeOffset("StatusAt") ?? row?.GetDateTimeOffset("RefreshedAt")) > at) return Applied.No;
             var update = new TableEntity(partition, InfoRowKey)
             {
-                ["LivingId"] = livingId,
+                ["LivingId"] = live.LivingId,
+                ["CorpId"] = live.CorpId,
                 ["App"] = app,
                 ["Status"] = status,
                 ["StatusName"] = StatusName(status),
@@ -125,19 +130,22 @@ public sealed class LivingStore(StorageClients storage)
     /// the run the event started once one did (<see cref="RecordEndedEventRunAsync"/>).
     /// </summary>
     public async Task<(DateTimeOffset FirstReceivedAt, string? RunId)> ClaimEndedEventAsync(
-        string livingId, long createTime, DateTimeOffset now, CancellationToken cancellationToken)
+        LiveKey live, long createTime, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var claim = new TableEntity(TableKeys.Escape(livingId), EndedEventRowKey(createTime)) { ["LivingId"] = livingId, ["FirstReceivedAt"] = now };
+        var claim = new TableEntity(live.PartitionKey, EndedEventRowKey(createTime))
+        {
+            ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["FirstReceivedAt"] = now,
+        };
         if (await OptimisticConcurrency.TryWriteAsync(() => Livings.AddEntityAsync(claim, cancellationToken))) return (now, null);
         TableEntity existing = await Livings.GetEntityAsync<TableEntity>(claim.PartitionKey, claim.RowKey, cancellationToken: cancellationToken);
         return (existing.GetDateTimeOffset("FirstReceivedAt") ?? now, existing.GetString("RunId"));
     }
 
     /// <summary>Notes the run an "ended" event started (or found running): later deliveries of it are duplicates.</summary>
-    public async Task RecordEndedEventRunAsync(string livingId, long createTime, string runId, CancellationToken cancellationToken) =>
+    public async Task RecordEndedEventRunAsync(LiveKey live, long createTime, string runId, CancellationToken cancellationToken) =>
         await Livings.UpsertEntityAsync(
-            new TableEntity(TableKeys.Escape(livingId), EndedEventRowKey(createTime)) { ["RunId"] = runId },
+            new TableEntity(live.PartitionKey, EndedEventRowKey(createTime)) { ["CorpId"] = live.CorpId, ["RunId"] = runId },
             TableUpdateMode.Merge, cancellationToken);
 
     private sealed record Applied(bool Value)
@@ -146,10 +154,10 @@ public sealed class LivingStore(StorageClients storage)
         public static readonly Applied No = new(false);
     }
 
-    public async Task<TableEntity?> GetAsync(string livingId, CancellationToken cancellationToken)
+    public async Task<TableEntity?> GetAsync(LiveKey live, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var row = await Livings.GetEntityIfExistsAsync<TableEntity>(TableKeys.Escape(livingId), InfoRowKey, cancellationToken: cancellationToken);
+        var row = await Livings.GetEntityIfExistsAsync<TableEntity>(live.PartitionKey, InfoRowKey, cancellationToken: cancellationToken);
         return row.HasValue ? row.Value : null;
     }
 

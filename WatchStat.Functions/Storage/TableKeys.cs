@@ -55,6 +55,35 @@ public static class TableKeys
         return builder.ToString();
     }
 
+    /// <summary>
+    /// A key of two ids, <c>{scope}|{id}</c> (a corp and a livingid): both escaped, and a <c>|</c> in the scope
+    /// escaped as well (<c>%7C</c>), so the first <c>|</c> always ends the scope and two different pairs never share a key.
+    /// </summary>
+    public static string Scoped(string scope, string id)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        return Escape(scope).Replace("|", "%7C", StringComparison.Ordinal) + ScopeSeparator + Escape(id);
+    }
+
+    /// <summary>The two ids of a <see cref="Scoped"/> key; false for a key without a scope or with a malformed escape.</summary>
+    public static bool TryParseScoped(string key, out string scope, out string id)
+    {
+        (scope, id) = ("", "");
+        var separator = key.IndexOf(ScopeSeparator, StringComparison.Ordinal);
+        if (separator <= 0) return false;
+        try
+        {
+            (scope, id) = (Unescape(key[..separator]), Unescape(key[(separator + 1)..]));
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
+    }
+
+    private const char ScopeSeparator = '|';
+
     private static bool MustEscape(char c) => c is '%' or '/' or '\\' or '#' or '?' || c <= '\u001F' || c is >= '\u007F' and <= '\u009F';
 
     private static readonly System.Buffers.SearchValues<char> SearchValues = System.Buffers.SearchValues.Create(

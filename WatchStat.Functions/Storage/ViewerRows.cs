@@ -5,7 +5,7 @@ namespace WatchStat.Storage;
 
 /// <summary>
 /// Rows of the <c>WatchStats</c> table: one per viewer per live (the data contract in the README).
-/// PartitionKey is the escaped livingid; RowKey is <c>m:{userid}</c> for members and <c>x:{external_userid}</c>
+/// PartitionKey is the live's (<see cref="LiveKey"/>: <c>{corpid}|{livingid}</c>); RowKey is <c>m:{userid}</c> for members and <c>x:{external_userid}</c>
 /// for external viewers (escaped), so the two kinds can never collide.
 /// </summary>
 public static class ViewerRows
@@ -24,9 +24,9 @@ public static class ViewerRows
     /// wins, as a later page's listing wins over an earlier page's), since a repeated RowKey fails a whole batch.
     /// Viewers without an id cannot be keyed and are left out.
     /// </summary>
-    public static PageRows FromPage(string livingId, string app, WatchStatResult page, string runId, DateTimeOffset harvestedAt)
+    public static PageRows FromPage(LiveKey live, string app, WatchStatResult page, string runId, DateTimeOffset harvestedAt)
     {
-        var partitionKey = TableKeys.Escape(livingId);
+        var (partitionKey, livingId, corpId) = (live.PartitionKey, live.LivingId, live.CorpId);
         var rows = new Dictionary<string, TableEntity>(page.Users.Count + page.ExternalUsers.Count, StringComparer.Ordinal);
         var skipped = 0;
         foreach (var user in page.Users)
@@ -35,6 +35,7 @@ public static class ViewerRows
             var row = new TableEntity(partitionKey, MemberRowKey(user.UserId))
             {
                 ["LivingId"] = livingId,
+                ["CorpId"] = corpId,
                 ["ViewerType"] = Member,
                 ["UserId"] = user.UserId,
             };
@@ -46,6 +47,7 @@ public static class ViewerRows
             var row = new TableEntity(partitionKey, ExternalRowKey(user.ExternalUserId))
             {
                 ["LivingId"] = livingId,
+                ["CorpId"] = corpId,
                 ["ViewerType"] = External,
                 ["ExternalUserId"] = user.ExternalUserId,
                 ["ExternalType"] = user.Type,

@@ -45,6 +45,12 @@ public sealed class SharedCache<TKey, TValue>(TimeProvider time)
             Interlocked.CompareExchange(ref slot.Current, null, current);
     }
 
+    /// <summary>Drops whatever is cached under <paramref name="key"/>: its source changed (a secret written or deleted here).</summary>
+    public void Forget(TKey key)
+    {
+        if (_slots.TryGetValue(key, out var slot)) Volatile.Write(ref slot.Current, null);
+    }
+
     private TValue? Fresh(Entry? entry) => entry is not null && time.GetUtcNow() < entry.FreshUntil ? entry.Value : null;
 
     private sealed record Entry(TValue Value, DateTimeOffset FreshUntil);

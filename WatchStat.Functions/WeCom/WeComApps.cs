@@ -8,7 +8,38 @@ public sealed record WeComApp(string Name, string CorpId, IReadOnlyList<string> 
 {
     public const string DefaultName = "default";
 
+    /// <summary>What kind of app it is (WeCom's permission table): custom, agent-developed or third-party.</summary>
+    public WeComAppKind Kind { get; init; } = WeComAppKind.Custom;
+
+    /// <summary>
+    /// The suite (a third-party app, or an agent-developed app's template) whose callback installs it in corps:
+    /// set, the app serves every corp that authorized it and has no corp of its own (<see cref="CorpId"/> empty).
+    /// </summary>
+    public string? SuiteId { get; init; }
+
+    /// <summary>Installed by corps through its suite's callback rather than configured for one corp.</summary>
+    public bool IsInstalled => SuiteId is not null;
+
+    public string KindName => Kind switch { WeComAppKind.Agent => "agent-developed", WeComAppKind.ThirdParty => "third-party", _ => "custom" };
+
     public WeComApp(string name, string corpId) : this(name, corpId, []) { }
+}
+
+/// <summary>The kinds of app WeCom lets call get_watch_stat (its permission table), as <c>WeCom:Apps:{name}:Kind</c> names them.</summary>
+public enum WeComAppKind
+{
+    /// <summary><c>custom</c> (自建应用): a corp's own app; gettoken with the corp's corpid and the app's secret.</summary>
+    Custom,
+    /// <summary>
+    /// <c>agent</c> (代开发应用): an app a service provider develops for one corp; gettoken with that corp's corpid and
+    /// the app's permanent code (permanent_code) as its secret.
+    /// </summary>
+    Agent,
+    /// <summary>
+    /// <c>thirdparty</c> (第三方应用): a service provider's app that many corps install; get_corp_token with the
+    /// suite_access_token and each corp's permanent code.
+    /// </summary>
+    ThirdParty,
 }
 
 /// <summary>The secrets of a WeCom app: what it calls WeCom with, and what WeCom signs and encrypts its callbacks with.</summary>
@@ -20,6 +51,8 @@ public enum AppSecretKind
     CallbackToken,
     /// <summary>The EncodingAESKey of the app's callback, for its AES key.</summary>
     EncodingAesKey,
+    /// <summary>The suite's secret (SuiteSecret), for <c>service/get_suite_token</c>.</summary>
+    SuiteSecret,
 }
 
 /// <summary>
@@ -52,6 +85,31 @@ public sealed partial class WeComApps
     public WeComApp Get(string? name) => Find(name) ?? throw new UnknownAppException(Describe(name, this));
 
     public AppSecretSettings SecretSettingsOf(WeComApp app, AppSecretKind kind = AppSecretKind.Secret) => _apps[app.Name].Secrets[kind];
+
+    /// <summary>
+    /// What is wrong with naming <paramref name="corpId"/> for <paramref name="app"/> in a request; null when it is
+    /// right, with the corp meant in <paramref name="corp"/>. An app of one corp means its own (a corpid given must be
+    /// it); an app installed by many corps (a suite) needs the corp named.
+    /// </summary>
+    public static string? CheckCorp(WeComApp app, string? corpId, out string corp)
+    {
+        corp = "";
+        if (app.IsInstalled)
+        {
+            if (string.IsNullOrEmpty(corpId))
+                return $"corpid is required: WeCom app '{app.Name}' is a {app.KindName} app that many corps install; name the corp of the live.";
+            if (!IsValidCorpId(corpId)) return $"corpid '{corpId}' is not a WeCom corpid (1-64 letters, digits, '-' or '_').";
+            corp = corpId;
+            return null;
+        }
+        if (!string.IsNullOrEmpty(corpId) && !string.Equals(corpId, app.CorpId, StringComparison.Ordinal))
+            return $"corpid '{corpId}' is not the corp of WeCom app '{app.Name}' ({app.CorpId}); leave it out or name that corp.";
+        corp = app.CorpId;
+        return null;
+    }
+
+    /// <summary>corpids are letters and digits (ww…, wx…, an open corpid wp…); '-' and '_' are allowed for test corps.</summary>
+    public static bool IsValidCorpId(string? corpId) => corpId is { Length: >= 1 and <= 64 } && corpId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
     /// <summary>What is wrong with naming this app in a request; null when it is configured.</summary>
     public string? Check(string? name) => Find(name) is null ? Describe(name, this) : null;
@@ -104,11 +162,26 @@ public sealed partial class WeComApps
                     a => a.CallbackTokenSecretName, nameof(WeComAppOptions.CallbackTokenSecretName)),
                 [AppSecretKind.EncodingAesKey] = Secret(a => a.EncodingAesKey, nameof(WeComAppOptions.EncodingAesKey),
                     a => a.EncodingAesKeySecretName, nameof(WeComAppOptions.EncodingAesKeySecretName)),
+                [AppSecretKind.SuiteSecret] = Secret(a => a.SuiteSecret, nameof(WeComAppOptions.SuiteSecret),
+                    a => a.SuiteSecretName, nameof(WeComAppOptions.SuiteSecretName)),
             };
             var anchors = (app.AnchorUserIds ?? "").Split([',', ';', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-            yield return (new WeComApp(isDefault ? WeComApp.DefaultName : name, corpId ?? "", anchors), secrets, corpIdSetting);
+            yield return (new WeComApp(isDefault ? WeComApp.DefaultName : name, corpId ?? "", anchors)
+            {
+                Kind = ParseKind(app.Kind) ?? WeComAppKind.Custom,
+                SuiteId = string.IsNullOrWhiteSpace(app.SuiteId) ? null : app.SuiteId.Trim(),
+            }, secrets, corpIdSetting);
         }
     }
+
+    /// <summary>A <c>Kind</c> setting's app kind (any case); null when it names none. Unset means custom.</summary>
+    public static WeComAppKind? ParseKind(string? kind) => kind?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "custom" => WeComAppKind.Custom,
+        "agent" => WeComAppKind.Agent,
+        "thirdparty" or "third-party" => WeComAppKind.ThirdParty,
+        _ => null,
+    };
 
     [GeneratedRegex("^[A-Za-z0-9_-]{1,32}$")]
     internal static partial Regex ValidName();

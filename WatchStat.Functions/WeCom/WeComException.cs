@@ -15,6 +15,15 @@ public enum WeComErrorKind
     InvalidCorpId,
     /// <summary>60020: the caller's IP is not in the app's trusted IPs.</summary>
     IpNotTrusted,
+    /// <summary>40082 / 42009: the suite access token is invalid or expired; refetch it and retry once.</summary>
+    SuiteTokenRejected,
+    /// <summary>
+    /// No suite_ticket has arrived yet, or WeCom rejected the latest (40085: older than 30 minutes): nothing to do but
+    /// wait for WeCom's next push to the suite's callback (every 10 minutes).
+    /// </summary>
+    AwaitingSuiteTicket,
+    /// <summary>48004: the corp's authorization of the app is no longer valid (it cancelled it).</summary>
+    NotAuthorized,
     /// <summary>Any other errcode, e.g. an unknown livingid.</summary>
     Other,
     /// <summary>No usable WeCom answer: an HTTP error status, a body that is not the expected JSON, a dropped connection.</summary>
@@ -54,7 +63,11 @@ public class WeComException : Exception
         -1 => WeComErrorKind.SystemBusy,
         40014 or 42001 => WeComErrorKind.TokenRejected,
         45009 or 45033 => WeComErrorKind.Throttled,
-        40001 => WeComErrorKind.InvalidSecret,
+        // 40084: a permanent code is a suite app's secret for a corp, and is rejected as one.
+        40001 or 40084 => WeComErrorKind.InvalidSecret,
+        40082 or 42009 => WeComErrorKind.SuiteTokenRejected,
+        40085 => WeComErrorKind.AwaitingSuiteTicket,
+        48004 => WeComErrorKind.NotAuthorized,
         40013 => WeComErrorKind.InvalidCorpId,
         60020 => WeComErrorKind.IpNotTrusted,
         _ => WeComErrorKind.Other,
@@ -71,6 +84,10 @@ public class WeComException : Exception
             WeComErrorKind.Throttled => " WeCom's rate limit was reached; back off and continue later.",
             WeComErrorKind.InvalidSecret => " The app's secret (corpsecret) is wrong or was rotated: check the secret configured for this app.",
             WeComErrorKind.InvalidCorpId => " The corpid is wrong: check the CorpId setting of this app.",
+            WeComErrorKind.SuiteTokenRejected => " The suite access token was rejected.",
+            WeComErrorKind.AwaitingSuiteTicket => " WeCom no longer accepts the latest suite_ticket (they last 30 minutes): the run goes on when WeCom "
+                + "pushes the next one to the suite's callback URL (every 10 minutes); if none comes, check the suite's callback in the service-provider console.",
+            WeComErrorKind.NotAuthorized => " The corp's authorization of the app is no longer valid (it cancelled it, or the app's permissions changed).",
             WeComErrorKind.IpNotTrusted => " This machine's outbound IP is not in the WeCom app's trusted IPs (企业可信IP): add the app's egress IP "
                 + "in the WeCom admin console under the app's 开发者接口 > 企业可信IP; retrying cannot help.",
             _ => "",

@@ -15,4 +15,9 @@ namespace WatchStat.WeCom;
 [JsonSerializable(typeof(UserAllLivingIdRequest))]
 [JsonSerializable(typeof(UserAllLivingIdResult))]
 [JsonSerializable(typeof(LivingInfoResult))]
+[JsonSerializable(typeof(SuiteTokenRequest))]
+[JsonSerializable(typeof(SuiteTokenResult))]
+[JsonSerializable(typeof(PermanentCodeRequest))]
+[JsonSerializable(typeof(PermanentCodeResult))]
+[JsonSerializable(typeof(CorpTokenRequest))]
 public sealed partial class WeComJsonContext : JsonSerializerContext;

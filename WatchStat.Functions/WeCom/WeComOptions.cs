@@ -66,8 +66,26 @@ public sealed class WeComOptions
 /// <summary>Settings of one app, <c>WeCom:Apps:{name}:*</c>.</summary>
 public sealed class WeComAppOptions
 {
-    /// <summary>The enterprise's corpid (企业ID).</summary>
+    /// <summary>
+    /// <c>custom</c> (the default: a corp's own app), <c>agent</c> (agent-developed, 代开发) or <c>thirdparty</c>
+    /// (a service provider's suite app, 第三方应用).
+    /// </summary>
+    public string? Kind { get; set; }
+
+    /// <summary>The enterprise's corpid (企业ID); none for an app corps install through its suite.</summary>
     public string? CorpId { get; set; }
+
+    /// <summary>
+    /// The suite's id (SuiteID): a third-party app's, or the template's of an agent-developed app installed through
+    /// its template's callback. Its corps are the ones that authorize it (create_auth), not a setting.
+    /// </summary>
+    public string? SuiteId { get; set; }
+
+    /// <summary>The suite's secret (SuiteSecret), when secrets come from configuration. Never logged.</summary>
+    public string? SuiteSecret { get; set; }
+
+    /// <summary>The name of the Key Vault secret that holds the suite's secret.</summary>
+    public string? SuiteSecretName { get; set; }
 
     /// <summary>The app's secret (corpsecret), when secrets come from configuration (no <c>KeyVault:Uri</c>). Never logged.</summary>
     public string? Secret { get; set; }

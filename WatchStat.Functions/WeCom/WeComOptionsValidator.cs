@@ -31,6 +31,17 @@ public sealed class WeComOptionsValidator(IConfiguration configuration) : IValid
         }
         foreach (var (app, secrets, corpIdSetting) in apps)
         {
+            var prefix = corpIdSetting[..^nameof(WeComAppOptions.CorpId).Length];
+            var rawKind = options.Apps.TryGetValue(app.Name, out var raw) ? raw.Kind : null;
+            if (WeComApps.ParseKind(rawKind) is null)
+                failures.Add($"Setting {prefix}Kind must be custom, agent or thirdparty; it is '{rawKind}'.");
+            if (app.Kind == WeComAppKind.ThirdParty && !app.IsInstalled)
+                failures.Add($"Setting {prefix}SuiteId is required: WeCom app '{app.Name}' is a third-party app, which corps install from its suite.");
+            if (app.IsInstalled)
+            {
+                CheckSuite(app, secrets, corpIdSetting, prefix, useKeyVault, failures);
+                continue;
+            }
             if (string.IsNullOrWhiteSpace(app.CorpId))
                 failures.Add($"Setting {corpIdSetting} is required: the corpid (企业ID) of WeCom app '{app.Name}'.");
             var secret = secrets[AppSecretKind.Secret];
@@ -42,6 +53,33 @@ public sealed class WeComOptionsValidator(IConfiguration configuration) : IValid
             CheckCallback(app, secrets[AppSecretKind.CallbackToken], secrets[AppSecretKind.EncodingAesKey], useKeyVault, failures);
         }
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>
+    /// An app corps install through its suite: no corp or secret of its own, a suite secret, and a callback (the
+    /// suite_ticket and the authorizations arrive through it); what it receives is written to Key Vault.
+    /// </summary>
+    private static void CheckSuite(
+        WeComApp app, IReadOnlyDictionary<AppSecretKind, AppSecretSettings> secrets, string corpIdSetting, string prefix, bool useKeyVault, List<string> failures)
+    {
+        var what = $"WeCom app '{app.Name}' is installed by corps through suite {app.SuiteId}";
+        if (app.Kind == WeComAppKind.Custom)
+            failures.Add($"Setting {prefix}SuiteId is for agent-developed and third-party apps: set {prefix}Kind to agent or thirdparty, or remove the SuiteId.");
+        if (!string.IsNullOrWhiteSpace(app.CorpId))
+            failures.Add($"Setting {corpIdSetting} must not be set: {what}, so its corps are the ones that authorize it.");
+        var secret = secrets[AppSecretKind.Secret];
+        if (secret.Value is not null || secret.Name is not null)
+            failures.Add($"Settings {secret.ValueSetting} and {secret.NameSetting} must not be set: {what}, and each corp's permanent code is its credential.");
+        if (!useKeyVault)
+            failures.Add($"Setting KeyVault:Uri is required: {what}, whose suite_ticket and permanent codes are kept in Key Vault.");
+        var suiteSecret = secrets[AppSecretKind.SuiteSecret];
+        if (useKeyVault && string.IsNullOrWhiteSpace(suiteSecret.Name))
+            failures.Add($"Setting {suiteSecret.NameSetting} is required: the Key Vault secret that holds the SuiteSecret of WeCom app '{app.Name}'.");
+        var (token, aesKey) = (secrets[AppSecretKind.CallbackToken], secrets[AppSecretKind.EncodingAesKey]);
+        if (useKeyVault && (string.IsNullOrWhiteSpace(token.Name) || string.IsNullOrWhiteSpace(aesKey.Name)))
+            failures.Add($"Settings {token.NameSetting} and {aesKey.NameSetting} are required: {what}, and WeCom pushes its suite_ticket "
+                + "and authorizations to its callback.");
+        CheckCallback(app, token, aesKey, useKeyVault, failures);
     }
 
     /// <summary>

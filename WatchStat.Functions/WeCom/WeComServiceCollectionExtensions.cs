@@ -23,6 +23,7 @@ public static class WeComServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<AccessTokenCache>();
         services.TryAddSingleton<WeComApps>();
+        services.TryAddSingleton<Suites.SuiteVault>();
         services.TryAddSingleton<WeComRateLimiter>();
         services.AddMetrics();
         services.TryAddSingleton<WatchStatMetrics>();

@@ -149,3 +149,67 @@ public sealed record LivingInfo
         return true;
     }
 }
+
+/// <summary>Body of <c>POST /cgi-bin/service/get_suite_token</c> (a third-party app's suite access token).</summary>
+public sealed record SuiteTokenRequest(
+    [property: JsonPropertyName("suite_id")] string SuiteId,
+    [property: JsonPropertyName("suite_secret")] string SuiteSecret,
+    [property: JsonPropertyName("suite_ticket")] string SuiteTicket)
+{
+    // Holds the suite's secret and ticket: never printed.
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("suite_id = ").Append(SuiteId);
+        return true;
+    }
+}
+
+/// <summary>Answer of <c>service/get_suite_token</c>.</summary>
+public sealed record SuiteTokenResult : WeComResult
+{
+    [JsonPropertyName("suite_access_token")] public string? SuiteAccessToken { get; init; }
+    [JsonPropertyName("expires_in")] public int ExpiresIn { get; init; }
+
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("errcode = ").Append(ErrCode).Append(", expires_in = ").Append(ExpiresIn);
+        return true;
+    }
+}
+
+/// <summary>Body of <c>POST /cgi-bin/service/get_permanent_code</c>: the temporary auth code of a create_auth event.</summary>
+public sealed record PermanentCodeRequest([property: JsonPropertyName("auth_code")] string AuthCode)
+{
+    public override string ToString() => nameof(PermanentCodeRequest);
+}
+
+/// <summary>Answer of <c>service/get_permanent_code</c>: the corp that authorized the suite and its permanent code (no errcode on success).</summary>
+public sealed record PermanentCodeResult : WeComResult
+{
+    [JsonPropertyName("permanent_code")] public string? PermanentCode { get; init; }
+    [JsonPropertyName("auth_corp_info")] public AuthCorpInfo? AuthCorpInfo { get; init; }
+
+    protected override bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("errcode = ").Append(ErrCode).Append(", corpid = ").Append(AuthCorpInfo?.CorpId);
+        return true;
+    }
+}
+
+public sealed record AuthCorpInfo
+{
+    [JsonPropertyName("corpid")] public string? CorpId { get; init; }
+    [JsonPropertyName("corp_name")] public string? CorpName { get; init; }
+}
+
+/// <summary>Body of <c>POST /cgi-bin/service/get_corp_token</c>: an authorized corp and its permanent code.</summary>
+public sealed record CorpTokenRequest(
+    [property: JsonPropertyName("auth_corpid")] string AuthCorpId,
+    [property: JsonPropertyName("permanent_code")] string PermanentCode)
+{
+    private bool PrintMembers(System.Text.StringBuilder builder)
+    {
+        builder.Append("auth_corpid = ").Append(AuthCorpId);
+        return true;
+    }
+}

@@ -45,6 +45,7 @@ public sealed class WeComCallbackKeys(IWeComSecretSource secrets, TimeProvider t
             throw new ArgumentException(
                 $"The callback EncodingAESKey of WeCom app '{app.Name}' in {secrets.Describe(app, AppSecretKind.EncodingAesKey)} is not the 43 characters "
                 + "the admin console shows.");
-        return new WeComMessageCrypto(token, aesKey, app.CorpId);
+        // A suite's instruction callback is encrypted for the suite's id, an app's own callback for its corp.
+        return new WeComMessageCrypto(token, aesKey, app.SuiteId ?? app.CorpId);
     }
 }
