@@ -1,5 +1,6 @@
 using Azure;
 using Azure.Data.Tables;
+using WatchStat.Harvest;
 using WatchStat.Storage;
 using WatchStat.Tests.Infrastructure;
 using WatchStat.WeComSimulator;
@@ -13,6 +14,10 @@ namespace WatchStat.Tests.Cli;
 /// </summary>
 public sealed class MigrateCommandTests : PipelineTest
 {
+    private readonly Microsoft.Extensions.Time.Testing.FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+
+    protected override TimeProvider? Time => _time;
+
     private Dictionary<string, string> Environment => new()
     {
         ["WeCom__BaseUrl"] = Simulator.BaseUrl.ToString(),
@@ -42,6 +47,11 @@ public sealed class MigrateCommandTests : PipelineTest
         foreach (var id in lives.Append(active).Append(orphan)) await ToOldLayoutAsync(id);
         await SetAppAsync(orphan, "retired");
         Assert.Null(await Store.GetAsync(Lives.Sim(lives[0]), default)); // the app cannot see them until they are migrated
+
+        // Deployed before the migration ran: the sweeper leaves the old index entry for it, however old.
+        _time.Advance(StalledRunSweeper.LeftoverAge + TimeSpan.FromMinutes(5));
+        await Host.Get<StalledRunSweeper>().SweepAsync(default);
+        Assert.True((await Store.Harvests.GetEntityIfExistsAsync<TableEntity>(HarvestStore.ActivePartition, TableKeys.Escape(active))).HasValue);
 
         var dryRun = await CliRunner.RunAsync(Environment, "migrate", "--dry-run");
         Assert.Contains("3 lives would move", Normalize(dryRun.Output));

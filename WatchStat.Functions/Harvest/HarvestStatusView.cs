@@ -5,6 +5,7 @@ namespace WatchStat.Harvest;
 /// <summary>A live's harvest status as the HTTP API and the CLI show it.</summary>
 public sealed record HarvestStatusView(
     string LivingId,
+    string CorpId,
     string App,
     string RunId,
     string State,
@@ -19,6 +20,7 @@ public sealed record HarvestStatusView(
 {
     public static HarvestStatusView From(HarvestRecord record) => new(
         record.LivingId,
+        record.CorpId,
         record.App,
         record.RunId,
         record.State,

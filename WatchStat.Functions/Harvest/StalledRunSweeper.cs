@@ -38,6 +38,8 @@ public sealed partial class StalledRunSweeper(
         var redriven = new List<RedrivenRun>();
         await foreach (var entry in store.ActiveEntriesAsync(cancellationToken))
         {
+            // An entry from before corp keys (no CorpId) is left for `watchstat migrate`, which rewrites it.
+            if (!entry.ContainsKey("CorpId")) continue;
             var run = LiveKey.TryParse(entry.RowKey, out var live) ? await store.GetAsync(live, cancellationToken) : null;
             if (run is null || !HarvestStates.IsActive(run.State))
             {
