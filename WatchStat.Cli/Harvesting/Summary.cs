@@ -29,6 +29,6 @@ public static class Summary
         AnsiConsole.MarkupLineInterpolated(
             $"Completed: {status.PagesDone:N0} pages, {all.Viewers:N0} viewers in {elapsed.TotalSeconds:N1} s ({all.Viewers / Math.Max(elapsed.TotalSeconds, 0.001):N0} viewers/s).");
         AnsiConsole.MarkupLineInterpolated(
-            $"Rows: table {ViewerRows.TableName}, PartitionKey '{TableKeys.Escape(status.LivingId)}', at {store.WatchStats.Uri}; status: table {HarvestRecord.TableName}.");
+            $"Rows: table {ViewerRows.TableName}, PartitionKey '{status.PartitionKey}', at {store.WatchStats.Uri}; status: table {HarvestRecord.TableName}.");
     }
 }

@@ -107,6 +107,8 @@ public sealed class ThirdPartyAppTests(ITestOutputHelper output) : PipelineTest
             Assert.Equal((HarvestStates.Completed, spec.Members, spec.Externals, Provider.Name), (status!.State, status.MembersWritten, status.ExternalWritten, status.App));
             var rows = await RowsAsync(live);
             Assert.Equal(spec.Members + spec.Externals, rows.Count);
+            output.WriteLine($"rows: corp {live.CorpId}, live {live.LivingId}: {rows.Count} viewer rows in its partition, status {status.State} "
+                + $"({status.MembersWritten} members, {status.ExternalWritten} external)");
             Assert.All(rows, r => Assert.Equal((live.CorpId, live.LivingId, live.PartitionKey), (r.GetString("CorpId"), r.GetString("LivingId"), r.PartitionKey)));
             // The simulator's viewers of this corp's live, and not the other corp's live of the same id.
             var expected = Simulator.State.FindLive(live.LivingId, live.CorpId)!.ExpectedViewers().Select(v => (v.IsMember ? "m:" : "x:") + v.Id).Order(StringComparer.Ordinal);
@@ -120,7 +122,6 @@ public sealed class ThirdPartyAppTests(ITestOutputHelper output) : PipelineTest
 
         var calls = TokenCalls();
         output.WriteLine($"token calls, three corps in parallel: {calls}");
-        foreach (var (live, spec) in lives) output.WriteLine($"rows: corp {live.CorpId}, live {live.LivingId}: {spec.Members + spec.Externals} viewer rows");
         Assert.Equal(1, calls.Suite);
         Assert.Equal(3, calls.PermanentCode);
         Assert.All(new[] { Alpha, Beta, Gamma }, corp => Assert.Equal(1, calls.Corp[corp]));
