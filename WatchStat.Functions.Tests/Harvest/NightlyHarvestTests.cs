@@ -12,7 +12,7 @@ namespace WatchStat.Tests.Harvest;
 /// The tables outlive a test, so each test has anchors of its own and a clock of its own, years from any other
 /// test's, so no other test's lives fall into its window.
 /// </summary>
-public sealed class NightlyHarvestTests : PipelineTest
+public sealed class NightlyHarvestTests(Xunit.Abstractions.ITestOutputHelper output) : PipelineTest
 {
     private readonly string[] Anchors = [.. new[] { "zhangwei", "lina", "wangfang" }.Select(a => a + Guid.NewGuid().ToString("N")[..6])];
     private readonly FakeTimeProvider _time = new(
@@ -145,6 +145,52 @@ public sealed class NightlyHarvestTests : PipelineTest
         Assert.True(decision.Enqueue, decision.Reason);
         Assert.Null(decision.AnchorUserId);
         Assert.Contains("arrived through the HTTP endpoint 2 days ago", decision.Reason);
+    }
+
+    [Fact]
+    public async Task The_second_night_reads_only_the_lives_that_can_still_change_and_decides_as_a_full_read_would()
+    {
+        await Host.Get<Discovery>().RunAsync(null, dryRun: false, default);
+        Assert.Equal(450, WeCom.Calls("living/get_living_info"));
+        await NewDriver().DrainAsync();
+        _time.Advance(TimeSpan.FromDays(1));
+        WeCom.Reset();
+
+        var night2 = await Host.Get<Discovery>().RunAsync(null, dryRun: false, default);
+
+        // Read again: scheduled and live ones, and those that ended within the window as it now stands. Not read:
+        // expired, cancelled, and ended before the window (as stored on night 1).
+        var windowStart = _time.GetUtcNow().AddDays(-7);
+        var stillChanging = AllLives.Count(l => l.Status is 0 or 1 || (l.Status == 2 && l.EndedAt >= windowStart));
+        Assert.InRange(stillChanging, 60, 200);
+        output.WriteLine($"night 2: {WeCom.Calls("living/get_user_all_livingid")} get_user_all_livingid, {WeCom.Calls("living/get_living_info")} get_living_info "
+            + $"for {night2.Count} lives listed ({night2.Count(d => d.Reason.EndsWith("not read again", StringComparison.Ordinal))} final ones not read), "
+            + $"{night2.Count(d => d.Enqueue)} enqueued");
+        Assert.Equal(stillChanging, WeCom.Calls("living/get_living_info"));
+        Assert.Equal(6, WeCom.Calls("living/get_user_all_livingid"));
+        Assert.Equal(450, night2.Count);
+        // The decisions a full read would make: the lives ended within the window get a fresh run, nothing else.
+        Assert.Equal(ExpectedToEnqueue(), night2.Where(d => d.Enqueue).Select(d => d.LivingId).Order(StringComparer.Ordinal));
+        foreach (var live in AllLives.Where(l => l.Status is 3 or 4 || (l.Status == 2 && l.EndedAt < windowStart)))
+            Assert.EndsWith("not read again", night2.Single(d => d.LivingId == live.LivingId).Reason);
+    }
+
+    [Fact]
+    public async Task Arrivals_are_read_from_their_index_and_pruned_once_no_window_reaches_them()
+    {
+        var livingId = NewLiveId("3m2x");
+        await PostHarvestAsync(livingId);
+        await NewDriver().DrainAsync();
+        var livings = Host.Get<LivingStore>();
+        Assert.Single(await livings.ArrivalsAsync(_time.GetUtcNow().AddMinutes(-1), _time.GetUtcNow(), default), a => a.Live.LivingId == livingId);
+
+        _time.Advance(TimeSpan.FromDays(8)); // past the 7-day window
+        var decisions = await Host.Get<Discovery>().RunAsync(null, dryRun: false, default);
+
+        Assert.DoesNotContain(decisions, d => d.LivingId == livingId);
+        Assert.Empty(await livings.ArrivalsAsync(_time.GetUtcNow().AddDays(-30), _time.GetUtcNow(), default));
+        // The live's own row keeps when and how it arrived, for reports.
+        Assert.Equal(LivingStore.ArrivedViaHttp, (await livings.GetAsync(Lives.Sim(livingId), default))!.GetString("ArrivedVia"));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Azure.Data.Tables;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WatchStat.Storage;
@@ -10,8 +11,8 @@ public sealed record DiscoveryDecision(
     string App, string? AnchorUserId, string LivingId, string? Theme, int? Status, bool Enqueue, string Reason, string? RunId = null, string? CorpId = null);
 
 /// <summary>
-/// The nightly harvest: for every app and anchor, list the anchor's lives, read each one's details into
-/// <c>Livings</c>, and start a harvest for each live that ended within the lookback window, plus the lives that
+/// The nightly harvest: for every app and anchor, list the anchor's lives, read the details of each one that can
+/// still change (not expired, cancelled or ended before the window, as stored) into <c>Livings</c>, and start a harvest for each live that ended within the lookback window, plus the lives that
 /// arrived through the HTTP endpoint or WeCom's callback within it. A live already queued or running is left alone; a completed one
 /// gets a fresh run (watch time grows with replay viewing).
 /// </summary>
@@ -47,7 +48,11 @@ public sealed partial class Discovery(
                 foreach (var anchor in anchors)
                 {
                     var ids = (await wecom.ListLivingIdsAsync(app, corp, anchor, cancellationToken)).Select(id => new LiveKey(corp, id)).Where(seen.Add).ToList();
-                    var infos = await ReadInfosAsync(app, ids, dryRun, now, cancellationToken);
+                    // Lives whose stored info is final are not read from WeCom again: what it would say cannot change the decision.
+                    var (toRead, final) = await SplitFinalAsync(ids, windowStart, cancellationToken);
+                    decisions.AddRange(final.Select(f => new DiscoveryDecision(
+                        app.Name, anchor, f.Live.LivingId, f.Row.GetString("Theme"), f.Row.GetInt32("Status"), false, f.Reason, CorpId: f.Live.CorpId)));
+                    var infos = await ReadInfosAsync(app, toRead, dryRun, now, cancellationToken);
                     foreach (var (live, info, error) in infos)
                         decisions.Add(await DecideAsync(app, anchor, live, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
                 }
@@ -75,8 +80,9 @@ public sealed partial class Discovery(
             }
         }
 
-        var enqueued = decisions.Count(d => d.Enqueue);
-        LogDone(enqueued, decisions.Count, dryRun);
+        if (!dryRun) await livings.PruneArrivalsAsync(windowStart, cancellationToken);
+        var (enqueued, notRead) = (decisions.Count(d => d.Enqueue), decisions.Count(d => d.Reason.EndsWith(FinalSuffix, StringComparison.Ordinal)));
+        LogDone(enqueued, decisions.Count, notRead, dryRun);
         return decisions;
     }
 
@@ -89,6 +95,27 @@ public sealed partial class Discovery(
     {
         if (!app.IsInstalled) return [(app.CorpId, app.AnchorUserIds)];
         return [.. (await installations.ListAsync(app, cancellationToken)).Where(i => i.IsAuthorized).Select(i => (i.CorpId, i.AnchorUserIds))];
+    }
+
+    private const string FinalSuffix = "not read again";
+
+    /// <summary>
+    /// Splits listed lives into those to read from WeCom and those whose stored info is final (expired, cancelled, or
+    /// ended before the window): one point read of <c>Livings</c> each, in parallel, instead of a WeCom call.
+    /// </summary>
+    private async Task<(List<LiveKey> ToRead, List<(LiveKey Live, TableEntity Row, string Reason)> Final)> SplitFinalAsync(
+        IReadOnlyList<LiveKey> ids, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    {
+        var rows = new TableEntity?[ids.Count];
+        await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = InfoParallelism, CancellationToken = cancellationToken },
+            async (i, ct) => rows[i] = await livings.GetAsync(ids[i], ct));
+        var (toRead, final) = (new List<LiveKey>(), new List<(LiveKey, TableEntity, string)>());
+        for (var i = 0; i < ids.Count; i++)
+        {
+            if (LivingStore.FinalReason(rows[i], windowStart, options.Value.LookbackDays) is { } reason) final.Add((ids[i], rows[i]!, reason));
+            else toRead.Add(ids[i]);
+        }
+        return (toRead, final);
     }
 
     private async Task<IReadOnlyList<(LiveKey Live, LivingInfo? Info, string? Error)>> ReadInfosAsync(
@@ -162,6 +189,6 @@ public sealed partial class Discovery(
     [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: live {LivingId} of corp {CorpId}, app {App}, enqueued as run {RunId}: {Reason}")]
     private partial void LogEnqueued(string livingId, string corpId, string app, string runId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued (dry run: {DryRun})")]
-    private partial void LogDone(int enqueued, int lives, bool dryRun);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued, {Final} final ones not read again (dry run: {DryRun})")]
+    private partial void LogDone(int enqueued, int lives, int final, bool dryRun);
 }

@@ -63,6 +63,7 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             moved[partition] = live;
             viewerRows += await MoveAsync(_viewers, partition, live, dryRun, cancellationToken);
             livingRows += await MoveAsync(_livings, partition, live, dryRun, cancellationToken);
+            if (!dryRun) await IndexArrivalAsync(live, cancellationToken);
             // The status row last: until it moves, a second run of the migration finds the live again.
             harvestRows += await MoveAsync(_harvests, partition, live, dryRun, cancellationToken);
         }
@@ -81,7 +82,9 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             {
                 var app = apps.Find(row.GetString("App")) is { IsInstalled: false } known ? known : fallback;
                 var live = new LiveKey(app.CorpId, row.GetString("LivingId") ?? TableKeys.Unescape(partition));
-                if (live.PartitionKey != partition) livingRows += await MoveAsync(_livings, partition, live, dryRun, cancellationToken);
+                if (live.PartitionKey == partition) continue;
+                livingRows += await MoveAsync(_livings, partition, live, dryRun, cancellationToken);
+                if (!dryRun) await IndexArrivalAsync(live, cancellationToken);
             }
         }
 
@@ -96,6 +99,17 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             await DeleteAsync(_harvests, entry, cancellationToken);
         }
         return new MigrationReport(lives, harvestRows, viewerRows, livingRows, indexEntries, skipped);
+    }
+
+    /// <summary>A moved live that arrived from outside goes on the arrivals index, which the old layout did not have.</summary>
+    private async Task IndexArrivalAsync(LiveKey live, CancellationToken cancellationToken)
+    {
+        var info = await _livings.GetEntityIfExistsAsync<TableEntity>(live.PartitionKey, LivingStore.InfoRowKey, cancellationToken: cancellationToken);
+        if (info.HasValue && info.Value!.GetDateTimeOffset("ArrivedAt") is { } at)
+        {
+            var entry = LivingStore.ArrivalEntry(live, info.Value.GetString("App") ?? WeComApp.DefaultName, info.Value.GetString("ArrivedVia") ?? LivingStore.ArrivedViaHttp, at);
+            await _livings.UpsertEntityAsync(entry, TableUpdateMode.Replace, cancellationToken);
+        }
     }
 
     /// <summary>Copies a partition's rows under the live's new PartitionKey with its CorpId, 100 per transaction, then deletes the old ones.</summary>

@@ -71,19 +71,74 @@ public sealed class LivingStore(StorageClients storage)
                 ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at,
             },
             TableUpdateMode.Merge, cancellationToken);
+        await Livings.UpsertEntityAsync(ArrivalEntry(live, app, via, at), TableUpdateMode.Replace, cancellationToken);
     }
 
-    /// <summary>Lives that arrived from outside (the HTTP endpoint or a callback) from <paramref name="since"/> until <paramref name="until"/>.</summary>
+    /// <summary>
+    /// PartitionKey of the index of arrivals, in <c>Livings</c>: one row per arrival (RowKey its time, 19 digits of
+    /// ticks, then the live's PartitionKey), so the nightly harvest reads the arrivals of its window as one range of one
+    /// partition instead of scanning the table. No live's partition can be called this (escaping writes <c>%</c> only
+    /// before two upper-case hex digits).
+    /// </summary>
+    public const string ArrivalsPartition = "%arrivals";
+
+    public static TableEntity ArrivalEntry(LiveKey live, string app, string via, DateTimeOffset at) =>
+        new(ArrivalsPartition, ArrivalRowKey(at) + live.PartitionKey)
+        {
+            ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at,
+        };
+
+    private static string ArrivalRowKey(DateTimeOffset at) => at.UtcTicks.ToString("D19", CultureInfo.InvariantCulture) + "|";
+
+    /// <summary>
+    /// Lives that arrived from outside (the HTTP endpoint or a callback) from <paramref name="since"/> until
+    /// <paramref name="until"/>, each once with its latest arrival: a range of the arrivals index, whose cost grows with
+    /// the window's arrivals, not with the table.
+    /// </summary>
     public async Task<IReadOnlyList<(LiveKey Live, string App, DateTimeOffset ArrivedAt, string Via)>> ArrivalsAsync(
         DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"RowKey eq {InfoRowKey} and ArrivedAt ge {since} and ArrivedAt le {until}");
-        var arrivals = new List<(LiveKey, string, DateTimeOffset, string)>();
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {ArrivalsPartition} and RowKey ge {ArrivalRowKey(since)} and RowKey lt {ArrivalRowKey(until.AddTicks(1))}");
+        var latest = new Dictionary<LiveKey, (LiveKey, string, DateTimeOffset, string)>();
         await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
-            arrivals.Add((new LiveKey(row.GetString("CorpId") ?? "", row.GetString("LivingId")), row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value,
-                row.GetString("ArrivedVia") ?? ArrivedViaHttp));
-        return arrivals;
+        {
+            var live = new LiveKey(row.GetString("CorpId") ?? "", row.GetString("LivingId"));
+            latest[live] = (live, row.GetString("App") ?? WeComApp.DefaultName, row.GetDateTimeOffset("ArrivedAt")!.Value, row.GetString("ArrivedVia") ?? ArrivedViaHttp);
+        }
+        return [.. latest.Values];
+    }
+
+    /// <summary>Deletes the arrivals index's entries from before <paramref name="before"/>: no window reaches back to them any more.</summary>
+    public async Task<int> PruneArrivalsAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ArrivalsPartition} and RowKey lt {ArrivalRowKey(before)}");
+        var pruned = 0;
+        await foreach (var page in Livings.QueryAsync<TableEntity>(filter, maxPerPage: 100, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).AsPages())
+        {
+            if (page.Values.Count == 0) continue;
+            await Livings.SubmitTransactionAsync(page.Values.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, e, Azure.ETag.All)), cancellationToken);
+            pruned += page.Values.Count;
+        }
+        return pruned;
+    }
+
+    /// <summary>
+    /// What the stored info of a live says of reading it again: a reason when it is final (expired, cancelled, or ended
+    /// before <paramref name="windowStart"/>: WeCom's answer can no longer change anything), null when it must be read.
+    /// </summary>
+    public static string? FinalReason(TableEntity? row, DateTimeOffset windowStart, int lookbackDays)
+    {
+        if (row?.GetInt32("Status") is not { } status) return null;
+        return status switch
+        {
+            LivingStatus.Expired or LivingStatus.Cancelled => $"{StatusName(status)} (status {status}, as stored): final, not read again",
+            LivingStatus.Ended when row.GetDateTimeOffset("LivingEnd") is { } end && end < windowStart =>
+                $"ended {end:yyyy-MM-dd}, before the {lookbackDays}-day window (as stored): final, not read again",
+            _ => null,
+        };
     }
 
     /// <summary>
