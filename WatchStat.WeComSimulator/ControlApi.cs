@@ -10,6 +10,9 @@ namespace WatchStat.WeComSimulator;
 /// </summary>
 internal static class ControlApi
 {
+    /// <summary>The largest spacingHours PUT /sim/anchors/{userid} takes: a year between two lives.</summary>
+    private const double MaxSpacingHours = 8760;
+
     public static void Map(WebApplication app, SimulatorState state)
     {
         app.MapGet("/sim/health", (RequestDelegate)(context => WriteOkAsync(context)));
@@ -94,8 +97,36 @@ internal static class ControlApi
             WriteCounts(writer, "suiteTokensIssued", counters.SuiteTokensSnapshot());
             writer.WriteNumber("callbacksSent", counters.CallbacksSent);
             writer.WriteNumber("callbackUrlChecks", counters.CallbackUrlChecks);
+            WriteRateLimited(writer, counters.RateLimitedSnapshot());
             writer.WriteEndObject();
         });
+    }
+
+    /// <summary>
+    /// "rateLimited": {"corpid (or suite_id)": {"api": {"minute": n, "hour": n}}}: the calls each limit refused with
+    /// 45009; only corps and APIs with refusals, both windows always named.
+    /// </summary>
+    private static void WriteRateLimited(Utf8JsonWriter writer, IEnumerable<KeyValuePair<(string CorpId, string Api, RateLimitWindow Window), long>> refused)
+    {
+        writer.WriteStartObject("rateLimited");
+        foreach (var corp in refused.GroupBy(kv => kv.Key.CorpId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            writer.WriteStartObject(corp.Key);
+            foreach (var api in corp.GroupBy(kv => kv.Key.Api, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            {
+                writer.WriteStartObject(api.Key);
+                foreach (var window in (ReadOnlySpan<RateLimitWindow>)[RateLimitWindow.Minute, RateLimitWindow.Hour])
+                {
+                    writer.WriteNumber(SimulatorCounters.WindowName(window), api.Where(kv => kv.Key.Window == window).Sum(kv => kv.Value));
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
     }
 
     /// <summary>{"name": {"key": count, ...}}, the keys in ordinal order.</summary>
@@ -267,30 +298,62 @@ internal static class ControlApi
     private sealed record FaultSettings(int Seed, IReadOnlyList<FaultRule>? Rules);
 
     /// <summary>
-    /// PUT /sim/anchors/{userid} {"lives": 150, "corpid"?: "ww..."}: an anchor with that many lives of every status;
-    /// with a corpid, that corp's anchor, whose lives no other corp sees.
+    /// PUT /sim/anchors/{userid} {"lives": 150, "corpid"?: "ww...", "spacingHours"?: 58.4}: an anchor with that many
+    /// lives of every status; with a corpid, that corp's anchor, whose lives no other corp sees; with spacingHours
+    /// (a number &gt; 0, at most 8760, or null for the default 7), the ended lives start that many hours apart, so
+    /// 300 lives 58.4 hours apart span two years. 400 when the oldest live would start before the year 1.
     /// </summary>
     private static async Task PutAnchorAsync(HttpContext context, SimulatorState state)
     {
+        const string Shape = "body must be {\"lives\": 0-100000, \"corpid\": null or \"...\", \"spacingHours\": null or a number > 0 and <= 8760}";
         string userId = RouteValue(context, "userid");
         using var body = await ReadBodyAsync(context).ConfigureAwait(false);
         JsonElement corp = default;
+        TimeSpan? spacing = null;
         if (body is null || !body.RootElement.TryGetProperty("lives", out var lives) || !IsInt(lives, out int count) || count is < 0 or > 100_000
             || string.IsNullOrEmpty(userId)
             || (body.RootElement.TryGetProperty("corpid", out corp) && !(corp.ValueKind == JsonValueKind.Null
-                || (corp.ValueKind == JsonValueKind.String && corp.GetString() is { Length: > 0 }))))
+                || (corp.ValueKind == JsonValueKind.String && corp.GetString() is { Length: > 0 })))
+            || (body.RootElement.TryGetProperty("spacingHours", out var hours) && !TryReadSpacing(hours, out spacing)))
         {
-            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, "body must be {\"lives\": 0-100000, \"corpid\": null or \"...\"}").ConfigureAwait(false);
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, Shape).ConfigureAwait(false);
             return;
         }
 
-        state.Anchors.Add(userId, count, corpId: corp.ValueKind == JsonValueKind.String ? corp.GetString() : null);
+        try
+        {
+            state.Anchors.Add(userId, count, spacing, corp.ValueKind == JsonValueKind.String ? corp.GetString() : null);
+        }
+        catch (ArgumentException e)
+        {
+            await WriteErrorAsync(context, StatusCodes.Status400BadRequest, e.Message).ConfigureAwait(false);
+            return;
+        }
+
         await WriteOkAsync(context).ConfigureAwait(false);
+
+        static bool TryReadSpacing(JsonElement value, out TimeSpan? spacing)
+        {
+            spacing = null;
+            if (value.ValueKind == JsonValueKind.Null)
+            {
+                return true;
+            }
+
+            if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double h) || !(h > 0 && h <= MaxSpacingHours))
+            {
+                return false;
+            }
+
+            spacing = TimeSpan.FromHours(h);
+            return spacing > TimeSpan.Zero;
+        }
     }
 
     private static async Task PutSettingsAsync(HttpContext context, SimulatorState state)
     {
         int? latency = null, lifetime = null, pageSize = null, ticketInterval = null, ticketLifetime = null, suiteTokenLifetime = null;
+        int? perMinute = null, perHour = null;
         if (!await ReadPropertiesAsync(context, "body must be a JSON object", Accept).ConfigureAwait(false))
         {
             return;
@@ -303,6 +366,8 @@ internal static class ControlApi
         options.SuiteTicketIntervalSeconds = ticketInterval ?? options.SuiteTicketIntervalSeconds;
         options.SuiteTicketLifetimeSeconds = ticketLifetime ?? options.SuiteTicketLifetimeSeconds;
         options.SuiteTokenLifetimeSeconds = suiteTokenLifetime ?? options.SuiteTokenLifetimeSeconds;
+        options.CorpCallsPerMinute = perMinute ?? options.CorpCallsPerMinute;
+        options.CorpCallsPerHour = perHour ?? options.CorpCallsPerHour;
         await WriteSettingsAsync(context, state).ConfigureAwait(false);
 
         bool Accept(JsonProperty property)
@@ -328,6 +393,12 @@ internal static class ControlApi
                 case "SUITETOKENLIFETIMESECONDS" when isInt:
                     suiteTokenLifetime = v;
                     return true;
+                case "CORPCALLSPERMINUTE" when isInt && v >= 0:
+                    perMinute = v;
+                    return true;
+                case "CORPCALLSPERHOUR" when isInt && v >= 0:
+                    perHour = v;
+                    return true;
                 default:
                     return false;
             }
@@ -344,6 +415,8 @@ internal static class ControlApi
             writer.WriteNumber("suiteTicketIntervalSeconds", state.Options.SuiteTicketIntervalSeconds);
             writer.WriteNumber("suiteTicketLifetimeSeconds", state.Options.SuiteTicketLifetimeSeconds);
             writer.WriteNumber("suiteTokenLifetimeSeconds", state.Options.SuiteTokenLifetimeSeconds);
+            writer.WriteNumber("corpCallsPerMinute", state.Options.CorpCallsPerMinute);
+            writer.WriteNumber("corpCallsPerHour", state.Options.CorpCallsPerHour);
             writer.WriteEndObject();
         });
 

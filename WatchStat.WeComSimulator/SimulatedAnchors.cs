@@ -54,7 +54,8 @@ public sealed class SimulatedAnchors(TimeProvider time)
     /// <summary>
     /// Adds an anchor with <paramref name="lives"/> lives. Live i: status by i % 10 (0 scheduled, 1 live,
     /// 2 expired, 3 cancelled, otherwise ended); the ended ones started i × <paramref name="spacing"/> ago
-    /// (default 7 hours, so 150 lives span six weeks) and lasted an hour.
+    /// (default 7 hours, so 150 lives span six weeks; 58.4 hours spread 300 lives over two years) and lasted an hour.
+    /// Generated in one pass, O(<paramref name="lives"/>). Adding an anchor again replaces its lives.
     /// </summary>
     /// <param name="corpId">
     /// The anchor's corp: only that corp's tokens list its lives (get_user_all_livingid), read their info or their
@@ -62,12 +63,21 @@ public sealed class SimulatedAnchors(TimeProvider time)
     /// (<c>lv-{corpid}-{userid}-0000-3m2x</c>), since WeCom's are unique across corps. null: an anchor every corp sees,
     /// with livingids <c>lv-{userid}-0000-3m2x</c>, as before corps were told apart.
     /// </param>
+    /// <exception cref="ArgumentException">
+    /// <paramref name="lives"/> is negative, <paramref name="spacing"/> is under a second, or the oldest live would
+    /// start before the year 1 (what a DateTimeOffset holds).
+    /// </exception>
     public IReadOnlyList<SimulatedLivingInfo> Add(string anchorUserId, int lives, TimeSpan? spacing = null, string? corpId = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(anchorUserId);
+        ArgumentOutOfRangeException.ThrowIfNegative(lives);
         if (corpId is { Length: 0 }) throw new ArgumentException("corpId must be null or non-empty", nameof(corpId));
+        if (spacing is { } given && given < TimeSpan.FromSeconds(1))
+            throw new ArgumentOutOfRangeException(nameof(spacing), given, "spacing must be at least a second");
         var now = time.GetUtcNow().ToUnixTimeSeconds();
         var step = (long)(spacing ?? TimeSpan.FromHours(7)).TotalSeconds;
+        if (lives > 1 && step > (now - DateTimeOffset.MinValue.ToUnixTimeSeconds()) / (lives - 1))
+            throw new ArgumentOutOfRangeException(nameof(spacing), spacing, $"{lives} lives {spacing ?? TimeSpan.FromHours(7)} apart would start before the year 1");
         var prefix = corpId is null ? $"lv-{anchorUserId}" : $"lv-{corpId}-{anchorUserId}";
         var list = new SimulatedLivingInfo[lives];
         for (var i = 0; i < lives; i++)
@@ -91,6 +101,20 @@ public sealed class SimulatedAnchors(TimeProvider time)
             list[i] = info;
             _byLive[livingId] = (list, i, corpId ?? "");
         }
+
+        if (_byAnchor.TryGetValue((corpId ?? "", anchorUserId), out var replaced))
+        {
+            // Lives the anchor had before and has no longer (more of them then): gone, as the id convention
+            // lv-...-{i:D4}-... gives the same livingids to the lives both lists have.
+            foreach (var old in replaced)
+            {
+                if (_byLive.TryGetValue(old.LivingId, out var slot) && ReferenceEquals(slot.Lives, replaced))
+                {
+                    _byLive.TryRemove(KeyValuePair.Create(old.LivingId, slot));
+                }
+            }
+        }
+
         _byAnchor[(corpId ?? "", anchorUserId)] = list;
         return list;
     }

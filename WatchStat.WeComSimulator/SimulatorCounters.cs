@@ -21,6 +21,7 @@ public sealed class SimulatorCounters
     private readonly ConcurrentDictionary<string, StrongBox<long>> _tokensByApp = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, StrongBox<long>> _suiteTokensBySuite = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, StrongBox<long>> _errors = new();
+    private readonly ConcurrentDictionary<(string CorpId, string Api, RateLimitWindow Window), StrongBox<long>> _rateLimited = new();
     private readonly Queue<WatchStatCall> _timeline = new();
     private readonly Lock _timelineLock = new();
     private long _tokensIssued;
@@ -59,6 +60,20 @@ public sealed class SimulatorCounters
     public long Errors(int errcode) => Read(_errors, errcode);
 
     /// <summary>
+    /// Calls to <paramref name="api"/> of <paramref name="corpId"/> (for the service/* APIs: of that suite_id) that
+    /// <paramref name="window"/>'s limit refused with 45009: "minute" (<see cref="SimulatorOptions.CorpCallsPerMinute"/>)
+    /// or "hour" (<see cref="SimulatorOptions.CorpCallsPerHour"/>). Injected 45009 faults are not counted here (only
+    /// in <see cref="Errors"/>, as these are too).
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="window"/> is neither "minute" nor "hour".</exception>
+    public long RateLimited(string corpId, string api, string window)
+    {
+        ArgumentNullException.ThrowIfNull(corpId);
+        ArgumentNullException.ThrowIfNull(api);
+        return Read(_rateLimited, (corpId, api, ParseWindow(window)));
+    }
+
+    /// <summary>
     /// The get_watch_stat calls answered with a page, oldest first: the last <see cref="TimelineCapacity"/> of them
     /// (of every live, or only of <paramref name="livingId"/>). A harness measures from outside what a harvester does
     /// between two pages: the time from one page's <see cref="WatchStatCall.Answered"/> to the next page's
@@ -83,6 +98,7 @@ public sealed class SimulatorCounters
         _tokensByApp.Clear();
         _suiteTokensBySuite.Clear();
         _errors.Clear();
+        _rateLimited.Clear();
         Interlocked.Exchange(ref _tokensIssued, 0);
         Interlocked.Exchange(ref _callbacksSent, 0);
         Interlocked.Exchange(ref _callbackUrlChecks, 0);
@@ -116,6 +132,18 @@ public sealed class SimulatorCounters
         }
     }
 
+    internal void RecordRateLimited(string corpId, string api, RateLimitWindow window) => Increment(_rateLimited, (corpId, api, window));
+
+    /// <summary>"minute" or "hour", as <see cref="RateLimited"/> and GET /sim/counters name the windows.</summary>
+    internal static string WindowName(RateLimitWindow window) => window == RateLimitWindow.Minute ? "minute" : "hour";
+
+    private static RateLimitWindow ParseWindow(string window) => window switch
+    {
+        "minute" => RateLimitWindow.Minute,
+        "hour" => RateLimitWindow.Hour,
+        _ => throw new ArgumentException("window must be \"minute\" or \"hour\"", nameof(window)),
+    };
+
     internal void RecordWatchStat(WatchStatCall call)
     {
         lock (_timelineLock)
@@ -136,6 +164,8 @@ public sealed class SimulatorCounters
     internal IEnumerable<KeyValuePair<string, long>> TokensByAppSnapshot() => Snapshot(_tokensByApp);
 
     internal IEnumerable<KeyValuePair<int, long>> ErrorsSnapshot() => Snapshot(_errors);
+
+    internal IEnumerable<KeyValuePair<(string CorpId, string Api, RateLimitWindow Window), long>> RateLimitedSnapshot() => Snapshot(_rateLimited);
 
     internal IEnumerable<KeyValuePair<string, long>> SuiteTokensSnapshot() => Snapshot(_suiteTokensBySuite);
 

@@ -4,7 +4,8 @@ namespace WatchStat.WeComSimulator;
 
 /// <summary>
 /// Settings of the simulator. Bound from the configuration section "Simulator" by Program.cs.
-/// <see cref="LatencyMilliseconds"/>, <see cref="TokenLifetimeSeconds"/> and <see cref="PageSize"/> may be changed
+/// <see cref="LatencyMilliseconds"/>, <see cref="TokenLifetimeSeconds"/>, <see cref="PageSize"/>, <see cref="CorpCallsPerMinute"/>
+/// and <see cref="CorpCallsPerHour"/> may be changed
 /// while the simulator runs (through <see cref="SimulatorState.Options"/> or <c>PUT /sim/settings</c>);
 /// apps and lives are changed at run time through <see cref="SimulatorState.SetSecret"/> and <see cref="SimulatorState.AddLive"/>,
 /// suites through <see cref="SuiteSide.SetSuite"/>; the Suite* times through <c>PUT /sim/settings</c> too (the ticket interval
@@ -31,6 +32,21 @@ public sealed class SimulatorOptions
 
     /// <summary>Real time every WeCom API answer waits, counted from the arrival of its request, to the millisecond.</summary>
     public int LatencyMilliseconds { get; set; }
+
+    /// <summary>
+    /// WeCom's per-enterprise limit of calls a minute to one API (10,000 in WeCom), per (corpid, API): beyond it, calls
+    /// answer 45009 "api freq out of limit" and do not run until the next calendar minute (UTC) of the simulator's clock.
+    /// 0 (the default; also any negative value) = unlimited. Counted for calls that authenticated: token APIs by the
+    /// token's corp, gettoken by its corpid, the service/* APIs of third-party apps by their suite_id. Refused calls use
+    /// up no budget. See <see cref="SimulatorCounters.RateLimited"/>.
+    /// </summary>
+    public int CorpCallsPerMinute { get; set; }
+
+    /// <summary>
+    /// WeCom's per-enterprise limit of calls an hour to one API (150,000 in WeCom), per (corpid, API), as
+    /// <see cref="CorpCallsPerMinute"/> but blocking until the next calendar hour (UTC). 0 (the default) = unlimited.
+    /// </summary>
+    public int CorpCallsPerHour { get; set; }
 
     /// <summary>Anchors by userid and how many lives each created (read when <see cref="SimulatorState"/> is created).</summary>
     [SuppressMessage("Usage", "CA2227:Collection properties should be read only", Justification = "Settable for configuration binding.")]

@@ -33,6 +33,7 @@ public sealed partial class SimulatorState
         options.Suites ??= [];
         _time = time ?? TimeProvider.System;
         Anchors = new SimulatedAnchors(_time);
+        RateLimits = new CorpRateLimiter(options, _time);
         Faults = new SimulatorFaults(_time);
         Callbacks = new CallbackSender(this);
         Suites = new SuiteSide(this);
@@ -51,7 +52,7 @@ public sealed partial class SimulatorState
         }
     }
 
-    /// <summary>The options; LatencyMilliseconds, TokenLifetimeSeconds and PageSize may be changed at run time.</summary>
+    /// <summary>The options; LatencyMilliseconds, TokenLifetimeSeconds, PageSize, CorpCallsPerMinute and CorpCallsPerHour may be changed at run time.</summary>
     public SimulatorOptions Options { get; }
 
     /// <summary>The fault rules in force (set from <see cref="SimulatorOptions.Faults"/>, changeable at run time).</summary>
@@ -68,6 +69,9 @@ public sealed partial class SimulatorState
     /// permanent_code), change and cancel of authorizations, and the suite and corp tokens of <c>service/*</c>.
     /// </summary>
     public SuiteSide Suites { get; }
+
+    /// <summary>WeCom's per-corp, per-API frequency limits, counted in the windows of <see cref="Time"/>.</summary>
+    internal CorpRateLimiter RateLimits { get; }
 
     /// <summary>Call, token and error counters.</summary>
     public SimulatorCounters Counters { get; } = new();

@@ -7,7 +7,8 @@ namespace WatchStat.WeComSimulator;
 /// <c>service/get_permanent_code</c> (path/90603) and <c>service/get_corp_token</c> (path/90605). They go through
 /// <see cref="WeComApi"/>'s pipeline (latency, faults, call counts) without its access_token check: the two that need
 /// one take a suite_access_token, checked here. get_permanent_code and get_corp_token answer without errcode on
-/// success, as WeCom does.
+/// success, as WeCom does. Their rate limits (<see cref="SimulatorOptions.CorpCallsPerMinute"/>, per hour) are kept
+/// per suite_id and API, once the suite has authenticated (its secret and ticket, or its suite_access_token).
 /// </summary>
 internal static class SuiteApi
 {
@@ -58,6 +59,7 @@ internal static class SuiteApi
             return;
         }
 
+        if (!await WeComApi.AdmitAsync(call, suiteId).ConfigureAwait(false)) return;
         var (token, expiresIn) = suites.IssueSuiteToken(suiteId);
         await WeComApi.WriteAsync(call.Context, writer =>
         {
@@ -80,7 +82,7 @@ internal static class SuiteApi
         var body = await ReadAsync(call).ConfigureAwait(false);
         if (body.Aborted) return;
         var suiteId = await CheckSuiteTokenAsync(call).ConfigureAwait(false);
-        if (suiteId is null) return;
+        if (suiteId is null || !await WeComApi.AdmitAsync(call, suiteId).ConfigureAwait(false)) return;
         if (body.Root is not { } root)
         {
             await WeComApi.WriteErrorAsync(call, WeComError.DataFormatError).ConfigureAwait(false);
@@ -138,7 +140,7 @@ internal static class SuiteApi
         }
 
         var suiteId = await CheckSuiteTokenAsync(call).ConfigureAwait(false);
-        if (suiteId is null) return;
+        if (suiteId is null || !await WeComApi.AdmitAsync(call, suiteId).ConfigureAwait(false)) return;
         if (body.Root is not { } root)
         {
             await WeComApi.WriteErrorAsync(call, WeComError.DataFormatError).ConfigureAwait(false);

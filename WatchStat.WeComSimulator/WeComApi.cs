@@ -15,6 +15,7 @@ internal sealed record WeComError(int Code, string Message)
     public static readonly WeComError AccessTokenMissing = new(41001, "access_token missing");
     public static readonly WeComError CorpIdMissing = new(41002, "corpid missing");
     public static readonly WeComError CorpSecretMissing = new(41004, "corpsecret missing");
+    public static readonly WeComError FrequencyLimit = new(45009, "api freq out of limit");
     public static readonly WeComError AccessTokenExpired = new(42001, "access_token expired, more info at https://open.work.weixin.qq.com/devtool/query?e=42001");
     public static readonly WeComError DataFormatError = new(47001, "data format error");
     public static readonly WeComError AuthRelationInvalid = new(48004, "auth relation invalid");
@@ -113,8 +114,10 @@ internal static class WeComApi
     }
 
     /// <summary>
-    /// The pipeline of every WeCom API call: count the call, wait the configured latency, resolve the access_token
-    /// (count per app), ask the fault-injection hook, answer token errors, then run the API's handler.
+    /// The pipeline of every WeCom API call: count the call, wait the configured latency, ask the fault-injection hook,
+    /// resolve the access_token (count per app), answer token errors, charge the call to its corp's rate limits
+    /// (<see cref="AdmitAsync"/>), then run the API's handler. APIs without an access_token (gettoken, service/*)
+    /// call <see cref="AdmitAsync"/> themselves once their caller has authenticated.
     /// </summary>
     private static async Task RunAsync(ApiCall call, bool requiresToken, Func<ApiCall, Task> handler)
     {
@@ -170,7 +173,31 @@ internal static class WeComApi
             return;
         }
 
+        if (requiresToken && call.CorpId is { } corp && !await AdmitAsync(call, corp).ConfigureAwait(false))
+        {
+            return;
+        }
+
         await handler(call).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Charges the call to <paramref name="corpKey"/>'s budget of <see cref="ApiCall.Api"/>
+    /// (<see cref="SimulatorOptions.CorpCallsPerMinute"/>, <see cref="SimulatorOptions.CorpCallsPerHour"/>); true when
+    /// it may run. Over a limit: answers 45009 "api freq out of limit" (counted as an error and in
+    /// <see cref="SimulatorCounters.RateLimited"/>) and false; the refused call uses up no budget. Only calls that
+    /// authenticated get here, so a caller with a wrong secret or token cannot use up a corp's budget.
+    /// </summary>
+    internal static async Task<bool> AdmitAsync(ApiCall call, string corpKey)
+    {
+        if (call.State.RateLimits.TryAdmit(corpKey, call.Api) is not { } refusedBy)
+        {
+            return true;
+        }
+
+        call.State.Counters.RecordRateLimited(corpKey, call.Api, refusedBy);
+        await WriteErrorAsync(call, WeComError.FrequencyLimit).ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>Answers a call as the fault says; false when the call should go on (a slow answer, after its delay).</summary>
@@ -180,7 +207,7 @@ internal static class WeComApi
         switch (kind)
         {
             case FaultKind.SystemBusy: await WriteErrorAsync(call, new WeComError(-1, "system busy")).ConfigureAwait(false); return true;
-            case FaultKind.FrequencyLimit: await WriteErrorAsync(call, new WeComError(45009, "api freq out of limit")).ConfigureAwait(false); return true;
+            case FaultKind.FrequencyLimit: await WriteErrorAsync(call, WeComError.FrequencyLimit).ConfigureAwait(false); return true;
             case FaultKind.ConcurrencyLimit: await WriteErrorAsync(call, new WeComError(45033, "api concurrent out of limit")).ConfigureAwait(false); return true;
             case FaultKind.InvalidToken: await WriteErrorAsync(call, WeComError.InvalidAccessToken).ConfigureAwait(false); return true;
             case FaultKind.TokenExpired: await WriteErrorAsync(call, WeComError.AccessTokenExpired).ConfigureAwait(false); return true;
@@ -231,33 +258,44 @@ internal static class WeComApi
         }
     }
 
-    private static Task GetTokenAsync(ApiCall call)
+    private static async Task GetTokenAsync(ApiCall call)
     {
         var query = call.Context.Request.Query;
         string? corpId = query["corpid"];
         string? secret = query["corpsecret"];
         if (string.IsNullOrEmpty(corpId))
         {
-            return WriteErrorAsync(call, WeComError.CorpIdMissing);
+            await WriteErrorAsync(call, WeComError.CorpIdMissing).ConfigureAwait(false);
+            return;
         }
 
         call.CorpId = corpId;
         call.State.Counters.RecordAppCall(call.Api, corpId);
         if (string.IsNullOrEmpty(secret))
         {
-            return WriteErrorAsync(call, WeComError.CorpSecretMissing);
+            await WriteErrorAsync(call, WeComError.CorpSecretMissing).ConfigureAwait(false);
+            return;
         }
 
-        switch (call.State.CheckApp(corpId, secret))
+        var error = call.State.CheckApp(corpId, secret) switch
         {
-            case AppCheck.UnknownCorpId:
-                return WriteErrorAsync(call, WeComError.InvalidCorpId);
-            case AppCheck.WrongSecret:
-                return WriteErrorAsync(call, WeComError.InvalidCredential);
+            AppCheck.UnknownCorpId => WeComError.InvalidCorpId,
+            AppCheck.WrongSecret => WeComError.InvalidCredential,
+            _ => null,
+        };
+        if (error is not null)
+        {
+            await WriteErrorAsync(call, error).ConfigureAwait(false);
+            return;
+        }
+
+        if (!await AdmitAsync(call, corpId).ConfigureAwait(false))
+        {
+            return;
         }
 
         var (token, expiresIn) = call.State.IssueToken(corpId);
-        return WriteAsync(call.Context, writer =>
+        await WriteAsync(call.Context, writer =>
         {
             writer.WriteStartObject();
             writer.WriteNumber(ErrCode, 0);
@@ -265,7 +303,7 @@ internal static class WeComApi
             writer.WriteString(AccessToken, token);
             writer.WriteNumber(ExpiresIn, expiresIn);
             writer.WriteEndObject();
-        });
+        }).ConfigureAwait(false);
     }
 
     private static async Task GetWatchStatAsync(ApiCall call)

@@ -93,6 +93,57 @@ public sealed class StalledRunSweeperTests : PipelineTest
         Assert.Null(await EntryAsync(livingId));
     }
 
+    [Fact]
+    public async Task A_sweep_costs_the_same_with_hundreds_of_finished_runs_and_finds_the_stalled_one_among_them()
+    {
+        // A run whose first page's message is lost: stalled from its start.
+        var stalled = NewLiveId("30m20x");
+        await PostHarvestAsync(stalled);
+        await Queue.ClearMessagesAsync();
+        _time.Advance(StalledRunSweeper.LeftoverAge + TimeSpan.FromMinutes(5)); // leftovers of other tests go now
+        Assert.True(await RedrivenAsync(stalled));
+        await Queue.ClearMessagesAsync();
+
+        var before = await SweepRequestsAsync(stalled);
+        await WriteFinishedRunsAsync(1200); // 2,400 rows: a scan would take more than two pages of 1,000
+        var after = await SweepRequestsAsync(stalled);
+
+        // The same storage requests, one by one: the finished runs (1,200 status rows and as many page records) cost nothing.
+        Assert.Equal(before, after);
+        Assert.DoesNotContain(after, r => r.Contains(FinishedPrefix, StringComparison.Ordinal));
+    }
+
+    private const string FinishedPrefix = "lv-finished-";
+
+    /// <summary>One sweep a stall period later, which re-drives the stalled run again: the storage requests it made.</summary>
+    private async Task<List<string>> SweepRequestsAsync(string stalled)
+    {
+        _time.Advance(TimeSpan.FromSeconds(Host.Get<Microsoft.Extensions.Options.IOptions<HarvestOptions>>().Value.StallSeconds + 1));
+        Faults.ClearRequests();
+        Assert.True(await RedrivenAsync(stalled));
+        var requests = Faults.Requests.ToList();
+        await Queue.ClearMessagesAsync();
+        return requests;
+    }
+
+    /// <summary>Completed runs as the page step leaves them: a status row and a page record each.</summary>
+    private async Task WriteFinishedRunsAsync(int count)
+    {
+        var now = _time.GetUtcNow();
+        foreach (var i in Enumerable.Range(0, count))
+        {
+            var run = HarvestRecord.NewRun(Lives.Sim(FinishedPrefix + Guid.NewGuid().ToString("N")[..8] + $"-{i}"), "default", $"run-{i}", now);
+            run.State = HarvestStates.Completed;
+            run.PagesDone = 1;
+            run.CompletedAt = now;
+            await Store.Harvests.SubmitTransactionAsync([
+                new(Azure.Data.Tables.TableTransactionActionType.Add, run),
+                new(Azure.Data.Tables.TableTransactionActionType.Add, new Azure.Data.Tables.TableEntity(run.PartitionKey, HarvestStore.PageRowKey(1))
+                    { ["CorpId"] = run.CorpId, ["RunId"] = run.RunId, ["Page"] = 1, ["Keys"] = "m:a\nm:b" }),
+            ]);
+        }
+    }
+
     private async Task<Azure.Data.Tables.TableEntity?> EntryAsync(string livingId)
     {
         var entry = await Store.Harvests.GetEntityIfExistsAsync<Azure.Data.Tables.TableEntity>(HarvestStore.ActivePartition, Lives.Sim(livingId).PartitionKey);
