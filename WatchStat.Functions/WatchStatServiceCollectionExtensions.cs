@@ -25,6 +25,7 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton<HarvestRuns>();
         services.TryAddSingleton<HarvestRequests>();
         services.TryAddSingleton<HarvestPageSender>();
+        services.TryAddSingleton<DiscoverySender>();
         services.TryAddSingleton<WeComCallbackKeys>();
         services.TryAddSingleton<LiveStatusCallbacks>();
         services.TryAddTransient<SuiteCallbacks>();

@@ -220,15 +220,19 @@ module storage 'core/storage.bicep' = {
     location: location
     tags: tags
     deploymentContainerName: deploymentContainerName
-    // The page queue and the poison queue its messages move to after host.json's maxDequeueCount.
+    // The page queue, the nightly discovery's queue (one message per anchor), and the poison queues their
+    // messages move to after host.json's maxDequeueCount.
     queueNames: [
       'harvest-pages'
       'harvest-pages-poison'
+      'discover-anchors'
+      'discover-anchors-poison'
     ]
     tableNames: [
       'WatchStats'
       'Harvests'
       'Livings'
+      'Installations'
     ]
     identityName: names.identity
   }

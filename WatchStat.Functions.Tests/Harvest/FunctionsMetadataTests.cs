@@ -46,6 +46,13 @@ public sealed class FunctionsMetadataTests
         Assert.Equal(("Out", HarvestPageMessage.QueueName), (output.GetProperty("direction").GetString(), output.GetProperty("queueName").GetString()));
     }
 
+    [Fact]
+    public void The_discovery_function_takes_the_discover_anchors_queue()
+    {
+        var function = Function("DiscoverAnchorFunction");
+        Assert.Equal(DiscoveryMessage.QueueName, Binding(function, "queueTrigger").GetProperty("queueName").GetString());
+    }
+
     [Theory]
     [InlineData("NightlyHarvestFunction", "%Harvest:NightlySchedule%")]
     [InlineData("StalledRunSweepFunction", "%Harvest:SweepSchedule%")]

@@ -176,6 +176,50 @@ public sealed class NightlyHarvestTests(Xunit.Abstractions.ITestOutputHelper out
     }
 
     [Fact]
+    public async Task The_timer_fans_the_night_out_per_anchor_and_the_queue_function_decides_as_in_process_even_when_delivered_twice()
+    {
+        var arrived = NewLiveId("3m2x"); // an arrival of the window, whoever its anchor
+        await PostHarvestAsync(arrived);
+        await NewDriver().DrainAsync();
+        _time.Advance(TimeSpan.FromHours(1));
+        var inProcess = await Host.Get<Discovery>().RunAsync(null, dryRun: true, default);
+        var discoverQueue = Host.Get<DiscoverySender>().Client;
+        await Host.Get<DiscoverySender>().EnsureCreatedAsync();
+        await discoverQueue.ClearMessagesAsync();
+        WeCom.Reset();
+
+        await Host.Activate<NightlyHarvestFunction>().Run(null!, default);
+
+        // One message per anchor and one for the app's arrivals; the timer itself called WeCom for nothing.
+        var messages = (await discoverQueue.ReceiveMessagesAsync(32)).Value;
+        Assert.Equal(Anchors.Length + 1, messages.Length);
+        Assert.Equal(0, WeCom.Calls("living/get_user_all_livingid") + WeCom.Calls("living/get_living_info"));
+        _time.Advance(TimeSpan.FromSeconds(1)); // the messages are taken up once the night has begun
+        var function = Host.Activate<DiscoverAnchorFunction>();
+        foreach (var message in messages) await function.Run(message.Body.ToString(), default);
+
+        var expected = inProcess.Where(d => d.Enqueue).Select(d => d.LivingId).Order(StringComparer.Ordinal).ToList();
+        Assert.Contains(arrived, expected);
+        Assert.Equal(expected.Count, await QueueLengthAsync()); // one first page each
+        var runs = new Dictionary<string, string>();
+        foreach (var live in AllLives.Select(l => l.LivingId).Append(arrived))
+        {
+            if (await Store.GetAsync(Lives.Sim(live), default) is { } run && run.StartedAt == _time.GetUtcNow()) runs[live] = run.RunId;
+        }
+        Assert.Equal(expected, runs.Keys.Order(StringComparer.Ordinal));
+
+        // The night's runs complete, then every message is delivered again (a lost acknowledgement): nothing starts twice.
+        await NewDriver().DrainAsync();
+        foreach (var message in messages) await function.Run(message.Body.ToString(), default);
+        Assert.Equal(0, await QueueLengthAsync());
+        foreach (var (live, runId) in runs)
+        {
+            var run = await Store.GetAsync(Lives.Sim(live), default);
+            Assert.Equal((runId, HarvestStates.Completed), (run!.RunId, run.State));
+        }
+    }
+
+    [Fact]
     public async Task Arrivals_are_read_from_their_index_and_pruned_once_no_window_reaches_them()
     {
         var livingId = NewLiveId("3m2x");

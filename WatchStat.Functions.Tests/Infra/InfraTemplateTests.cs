@@ -104,9 +104,9 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         var storage = main.Deployments.Single(d => d.Resources.Any(r => r.Type == "Microsoft.Storage/storageAccounts" && !r.IsExisting));
         var args = storage.Parameters.Text();
 
-        foreach (var queue in new[] { "harvest-pages", "harvest-pages-poison" })
+        foreach (var queue in new[] { "harvest-pages", "harvest-pages-poison", "discover-anchors", "discover-anchors-poison" })
             Assert.True(args.Contains($"\"{queue}\"", StringComparison.Ordinal), $"queue {queue} is not created");
-        foreach (var table in new[] { "WatchStats", "Harvests", "Livings" })
+        foreach (var table in new[] { "WatchStats", "Harvests", "Livings", "Installations" })
             Assert.True(args.Contains($"\"{table}\"", StringComparison.Ordinal), $"table {table} is not created");
         Assert.Single(main.Deployed("Microsoft.Storage/storageAccounts/queueServices/queues"));
         Assert.Single(main.Deployed("Microsoft.Storage/storageAccounts/tableServices/tables"));

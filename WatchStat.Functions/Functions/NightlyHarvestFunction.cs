@@ -5,11 +5,12 @@ namespace WatchStat.Functions;
 
 /// <summary>
 /// The nightly harvest, on <c>Harvest:NightlySchedule</c> (NCRONTAB in UTC; 02:00 China time is <c>0 0 18 * * *</c>):
-/// finds the lives that need harvesting and enqueues them.
+/// puts the night's discovery on the <c>discover-anchors</c> queue, one message per app, corp and anchor
+/// (<see cref="DiscoverAnchorFunction"/> takes them up), so the timer itself never runs long.
 /// </summary>
 public sealed class NightlyHarvestFunction(Discovery discovery)
 {
     [Function(nameof(NightlyHarvestFunction))]
     public Task Run([TimerTrigger("%Harvest:NightlySchedule%")] TimerInfo timer, CancellationToken cancellationToken) =>
-        discovery.RunAsync(appName: null, dryRun: false, cancellationToken);
+        discovery.EnqueueNightAsync(cancellationToken);
 }

@@ -24,6 +24,7 @@ public sealed partial class Discovery(
     HarvestStore store,
     HarvestRuns runs,
     HarvestPageSender sender,
+    DiscoverySender discoverySender,
     IOptions<HarvestOptions> options,
     TimeProvider time,
     ILogger<Discovery> logger)
@@ -31,60 +32,104 @@ public sealed partial class Discovery(
     /// <summary>How many get_living_info calls run at once.</summary>
     private const int InfoParallelism = 8;
 
+    /// <summary>
+    /// The whole night in this process (<c>watchstat discover</c>): every target of <see cref="PlanAsync"/>, one after the
+    /// other, each live decided once.
+    /// </summary>
     /// <param name="appName">One app, or null for every configured app.</param>
     /// <param name="dryRun">Decide and report, but write and enqueue nothing.</param>
     public async Task<IReadOnlyList<DiscoveryDecision>> RunAsync(string? appName, bool dryRun, CancellationToken cancellationToken)
     {
-        var now = time.GetUtcNow();
-        var windowStart = now.AddDays(-options.Value.LookbackDays);
-        var targets = appName is null ? apps.All : [apps.Get(appName)];
+        var night = time.GetUtcNow();
         var decisions = new List<DiscoveryDecision>();
         var seen = new HashSet<LiveKey>();
+        foreach (var target in await PlanAsync(appName, night, cancellationToken))
+            decisions.AddRange(await DiscoverAsync(target, seen, dryRun, cancellationToken));
+        if (appName is null) decisions.AddRange(await ArrivalsOfRemovedAppsAsync(night, seen, cancellationToken));
 
-        foreach (var app in targets)
-        {
-            foreach (var (corp, anchors) in await CorpsOfAsync(app, cancellationToken))
-            {
-                foreach (var anchor in anchors)
-                {
-                    var ids = (await wecom.ListLivingIdsAsync(app, corp, anchor, cancellationToken)).Select(id => new LiveKey(corp, id)).Where(seen.Add).ToList();
-                    // Lives whose stored info is final are not read from WeCom again: what it would say cannot change the decision.
-                    var (toRead, final) = await SplitFinalAsync(ids, windowStart, cancellationToken);
-                    decisions.AddRange(final.Select(f => new DiscoveryDecision(
-                        app.Name, anchor, f.Live.LivingId, f.Row.GetString("Theme"), f.Row.GetInt32("Status"), false, f.Reason, CorpId: f.Live.CorpId)));
-                    var infos = await ReadInfosAsync(app, toRead, dryRun, now, cancellationToken);
-                    foreach (var (live, info, error) in infos)
-                        decisions.Add(await DecideAsync(app, anchor, live, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
-                }
-            }
-        }
-
-        // Lives that came in through POST /api/harvests within the window, whoever their anchor is.
-        var arrivals = (await livings.ArrivalsAsync(windowStart, now, cancellationToken))
-            .Where(a => (appName is null || string.Equals(a.App, appName, StringComparison.OrdinalIgnoreCase)) && seen.Add(a.Live))
-            .ToList();
-        foreach (var group in arrivals.GroupBy(a => a.App, StringComparer.OrdinalIgnoreCase))
-        {
-            if (apps.Find(group.Key) is not { } app)
-            {
-                decisions.AddRange(group.Select(a => new DiscoveryDecision(
-                    group.Key, null, a.Live.LivingId, null, null, false, $"its app '{group.Key}' is no longer configured", CorpId: a.Live.CorpId)));
-                continue;
-            }
-            var lives = group.ToList();
-            var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, cancellationToken);
-            for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
-            {
-                var (live, info, error) = infos[i];
-                decisions.Add(await DecideAsync(app, null, live, info, error, (lives[i].ArrivedAt, lives[i].Via), windowStart, now, dryRun, cancellationToken));
-            }
-        }
-
-        if (!dryRun) await livings.PruneArrivalsAsync(windowStart, cancellationToken);
+        if (!dryRun) await livings.PruneArrivalsAsync(WindowStart(night), cancellationToken);
         var (enqueued, notRead) = (decisions.Count(d => d.Enqueue), decisions.Count(d => d.Reason.EndsWith(FinalSuffix, StringComparison.Ordinal)));
         LogDone(enqueued, decisions.Count, notRead, dryRun);
         return decisions;
     }
+
+    /// <summary>
+    /// The night on the queue (the timer): one <c>discover-anchors</c> message per app, corp and anchor, and one per app
+    /// for its arrivals, for <see cref="DiscoverAsync"/> to take up on any instance. Nothing long runs in the timer.
+    /// </summary>
+    public async Task<int> EnqueueNightAsync(CancellationToken cancellationToken)
+    {
+        var night = time.GetUtcNow();
+        var targets = await PlanAsync(appName: null, night, cancellationToken);
+        foreach (var target in targets) await discoverySender.SendAsync(target, cancellationToken);
+        await livings.PruneArrivalsAsync(WindowStart(night), cancellationToken);
+        LogPlanned(targets.Count, night);
+        return targets.Count;
+    }
+
+    /// <summary>What a night discovers: each app's corps' anchors, then the app's arrivals (anchor null).</summary>
+    public async Task<IReadOnlyList<DiscoveryMessage>> PlanAsync(string? appName, DateTimeOffset night, CancellationToken cancellationToken)
+    {
+        var targets = new List<DiscoveryMessage>();
+        foreach (var app in appName is null ? apps.All : [apps.Get(appName)])
+        {
+            foreach (var (corp, anchors) in await CorpsOfAsync(app, cancellationToken))
+                targets.AddRange(anchors.Select(anchor => new DiscoveryMessage(app.Name, corp, anchor, night)));
+            targets.Add(new DiscoveryMessage(app.Name, "", null, night));
+        }
+        return targets;
+    }
+
+    /// <summary>
+    /// One target of a night: an anchor's lives in a corp, or (no anchor) the lives that arrived for the app within the
+    /// window. The night's start is "now" for every decision, wherever and whenever the target runs, and a run started
+    /// since then is the night's own: a target delivered twice starts nothing twice.
+    /// </summary>
+    /// <param name="seen">Lives already decided this night, in this process (they are skipped); null to decide each.</param>
+    public async Task<IReadOnlyList<DiscoveryDecision>> DiscoverAsync(DiscoveryMessage target, HashSet<LiveKey>? seen, bool dryRun, CancellationToken cancellationToken)
+    {
+        seen ??= [];
+        var now = target.Night;
+        var windowStart = WindowStart(now);
+        var decisions = new List<DiscoveryDecision>();
+        if (apps.Find(target.App) is not { } app)
+        {
+            LogAppGone(target.App);
+            return decisions;
+        }
+
+        if (target.AnchorUserId is { } anchor)
+        {
+            var ids = (await wecom.ListLivingIdsAsync(app, target.CorpId, anchor, cancellationToken)).Select(id => new LiveKey(target.CorpId, id)).Where(seen.Add).ToList();
+            // Lives whose stored info is final are not read from WeCom again: what it would say cannot change the decision.
+            var (toRead, final) = await SplitFinalAsync(ids, windowStart, cancellationToken);
+            decisions.AddRange(final.Select(f => new DiscoveryDecision(
+                app.Name, anchor, f.Live.LivingId, f.Row.GetString("Theme"), f.Row.GetInt32("Status"), false, f.Reason, CorpId: f.Live.CorpId)));
+            foreach (var (live, info, error) in await ReadInfosAsync(app, toRead, dryRun, now, cancellationToken))
+                decisions.Add(await DecideAsync(app, anchor, live, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
+            return decisions;
+        }
+
+        // Lives that came in through POST /api/harvests or a callback within the window, whoever their anchor is.
+        var lives = (await livings.ArrivalsAsync(windowStart, now, cancellationToken))
+            .Where(a => string.Equals(a.App, app.Name, StringComparison.OrdinalIgnoreCase) && seen.Add(a.Live))
+            .ToList();
+        var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, cancellationToken);
+        for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
+        {
+            var (live, info, error) = infos[i];
+            decisions.Add(await DecideAsync(app, null, live, info, error, (lives[i].ArrivedAt, lives[i].Via), windowStart, now, dryRun, cancellationToken));
+        }
+        return decisions;
+    }
+
+    /// <summary>Arrivals within the window whose app is no longer configured: reported, not harvested.</summary>
+    private async Task<IEnumerable<DiscoveryDecision>> ArrivalsOfRemovedAppsAsync(DateTimeOffset night, HashSet<LiveKey> seen, CancellationToken cancellationToken) =>
+        (await livings.ArrivalsAsync(WindowStart(night), night, cancellationToken))
+            .Where(a => apps.Find(a.App) is null && seen.Add(a.Live))
+            .Select(a => new DiscoveryDecision(a.App, null, a.Live.LivingId, null, null, false, $"its app '{a.App}' is no longer configured", CorpId: a.Live.CorpId));
+
+    private DateTimeOffset WindowStart(DateTimeOffset night) => night.AddDays(-options.Value.LookbackDays);
 
     /// <summary>
     /// The corps an app harvests in, each with the anchors whose lives it lists: an app's own corp and anchors, or
@@ -170,12 +215,16 @@ public sealed partial class Discovery(
         var current = await store.GetAsync(live, cancellationToken);
         if (current is not null && !HarvestRuns.IsSameApp(current, app))
             return Skip($"harvested as app '{current.App}' (run {current.RunId}): its rows are that app's");
+        // The night's runs start after the night does (its targets are taken up once it has begun).
+        if (current is not null && current.StartedAt > now)
+            return Skip($"already {current.State} this night (run {current.RunId})");
         if (current is not null && HarvestStates.IsActive(current.State))
             return Skip($"already {current.State} (run {current.RunId})");
         if (current is { State: HarvestStates.Completed }) why += "; a fresh run refreshes the completed one";
         if (dryRun) return new DiscoveryDecision(app.Name, anchor, livingId, info.Theme, info.Status, true, why, CorpId: live.CorpId);
 
-        var start = await runs.StartAsync(live, app, force: false, cancellationToken);
+        // A run started since the night began is the night's own (this target delivered again): it is returned, not doubled.
+        var start = await runs.StartAsync(live, app, force: false, cancellationToken, unlessStartedSince: now.AddTicks(1));
         if (start.OtherApp is { } other) return Skip($"harvested as app '{other}' (run {start.Status.RunId}): its rows are that app's");
         if (!start.Created) return Skip($"already {start.Status.State} (run {start.Status.RunId})");
         await sender.SendAsync(HarvestRuns.FirstPageOf(start.Status), delay: null, cancellationToken);
@@ -188,6 +237,12 @@ public sealed partial class Discovery(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: live {LivingId} of corp {CorpId}, app {App}, enqueued as run {RunId}: {Reason}")]
     private partial void LogEnqueued(string livingId, string corpId, string app, string runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest of {Night:u}: {Targets} discovery messages enqueued (one per app, corp and anchor, one per app for its arrivals)")]
+    private partial void LogPlanned(int targets, DateTimeOffset night);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Nightly harvest: a discovery message names app {App}, which is no longer configured; skipped")]
+    private partial void LogAppGone(string app);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued, {Final} final ones not read again (dry run: {DryRun})")]
     private partial void LogDone(int enqueued, int lives, int final, bool dryRun);

@@ -44,4 +44,5 @@ public sealed record HarvestPageMessage(
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(HarvestPageMessage))]
+[JsonSerializable(typeof(DiscoveryMessage))]
 public sealed partial class HarvestJsonContext : JsonSerializerContext;
