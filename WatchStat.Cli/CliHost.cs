@@ -60,6 +60,14 @@ public static class CliHost
         return null;
     }
 
+    /// <summary>The corp a command that calls WeCom as <paramref name="app"/> means (<see cref="WeComApps.CheckCorp"/>); null after printing why there is none.</summary>
+    public static string? ResolveCorp(WeComApp app, string? corpId)
+    {
+        if (WeComApps.CheckCorp(app, corpId, out var corp) is not { } problem) return corp;
+        AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {problem}");
+        return null;
+    }
+
     public static async Task<IHost> StartAsync(CancellationToken cancellationToken)
     {
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());

@@ -35,11 +35,7 @@ public sealed class HarvestCommand : AsyncCommand<HarvestCommand.Settings>
     {
         using var host = await CliHost.StartAsync(cancellationToken);
         if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
-        if (WeCom.WeComApps.CheckCorp(app, settings.CorpId, out var corp) is { } wrongCorp)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {wrongCorp}");
-            return ExitCodes.Usage;
-        }
+        if (CliHost.ResolveCorp(app, settings.CorpId) is not { } corp) return ExitCodes.Usage;
         var live = new LiveKey(corp, settings.LivingId);
         var loop = ActivatorUtilities.CreateInstance<HarvestLoop>(host.Services);
         var store = host.Services.GetRequiredService<HarvestStore>();

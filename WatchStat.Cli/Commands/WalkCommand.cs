@@ -13,11 +13,7 @@ public sealed class WalkCommand : AsyncCommand<LivingIdAndAppSettings>
         using var host = await CliHost.StartAsync(cancellationToken);
         var client = host.Services.GetRequiredService<WeComClient>();
         if (CliHost.ResolveApp(host, settings.App) is not { } app) return ExitCodes.Usage;
-        if (WeComApps.CheckCorp(app, settings.CorpId, out var corp) is { } wrongCorp)
-        {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {wrongCorp}");
-            return ExitCodes.Usage;
-        }
+        if (CliHost.ResolveCorp(app, settings.CorpId) is not { } corp) return ExitCodes.Usage;
 
         var members = new Dictionary<string, WatchStatMember>(StringComparer.Ordinal);
         var externals = new Dictionary<string, WatchStatExternalUser>(StringComparer.Ordinal);

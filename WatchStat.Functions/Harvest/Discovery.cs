@@ -111,9 +111,7 @@ public sealed partial class Discovery(
         }
 
         // Lives that came in through POST /api/harvests or a callback within the window, whoever their anchor is.
-        var lives = (await livings.ArrivalsAsync(windowStart, now, cancellationToken))
-            .Where(a => string.Equals(a.App, app.Name, StringComparison.OrdinalIgnoreCase) && seen.Add(a.Live))
-            .ToList();
+        var lives = (await livings.ArrivalsAsync(windowStart, now, cancellationToken, app.Name)).Where(a => seen.Add(a.Live)).ToList();
         var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, cancellationToken);
         for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
         {

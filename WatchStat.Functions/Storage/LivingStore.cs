@@ -95,12 +95,14 @@ public sealed class LivingStore(StorageClients storage)
     /// <paramref name="until"/>, each once with its latest arrival: a range of the arrivals index, whose cost grows with
     /// the window's arrivals, not with the table.
     /// </summary>
+    /// <param name="app">Only this app's arrivals (filtered by the service), or null for every app's.</param>
     public async Task<IReadOnlyList<(LiveKey Live, string App, DateTimeOffset ArrivedAt, string Via)>> ArrivalsAsync(
-        DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken)
+        DateTimeOffset since, DateTimeOffset until, CancellationToken cancellationToken, string? app = null)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter(
+        var range = TableClient.CreateQueryFilter(
             $"PartitionKey eq {ArrivalsPartition} and RowKey ge {ArrivalRowKey(since)} and RowKey lt {ArrivalRowKey(until.AddTicks(1))}");
+        var filter = app is null ? range : range + " and " + TableClient.CreateQueryFilter($"App eq {app}");
         var latest = new Dictionary<LiveKey, (LiveKey, string, DateTimeOffset, string)>();
         await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
         {
