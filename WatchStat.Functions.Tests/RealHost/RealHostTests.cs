@@ -25,6 +25,24 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
     private SimulatorCounters WeCom => host.Simulator.State.Counters;
 
     [RealHostFact]
+    public async Task A_discover_anchors_message_is_taken_up_by_the_host_and_harvests_the_anchors_ended_live()
+    {
+        // An anchor of this test only: five lives, of which the fifth (7 members, 3 external) ended a day ago.
+        var anchor = "anchor" + Guid.NewGuid().ToString("N")[..8];
+        var lives = host.Simulator.State.Anchors.Add(anchor, 5);
+        var ended = lives.Single(l => l.Status == 2).LivingId;
+
+        // What the nightly timer enqueues for one anchor of the default app's corp.
+        var night = DateTimeOffset.UtcNow;
+        await new DiscoverySender(host.AppStorage).SendAsync(new DiscoveryMessage("default", SimulatorOptions.DefaultCorpId, anchor, night), default);
+
+        var status = await WaitForStateAsync(host.AppStore, ended, HarvestStates.Completed);
+        Assert.Equal((10, true), (status.MembersWritten + status.ExternalWritten, status.StartedAt > night));
+        foreach (var other in lives.Where(l => l.LivingId != ended))
+            Assert.Null(await host.AppStore.GetAsync(Lives.Sim(other.LivingId), default)); // scheduled, live, expired, cancelled
+    }
+
+    [RealHostFact]
     public async Task A_POST_harvests_20000_viewers_into_exactly_the_simulators_rows_at_no_more_than_two_log_lines_a_page()
     {
         var livingId = NewLiveId("12000m8000x");
