@@ -26,16 +26,14 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
-// Why 4: WeCom allows 10,000 calls a minute per enterprise per API. The app holds itself to
-// WeCom:MaxCallsPerMinute (default 2,000) per instance, so at most 4 instances x 2,000 = 8,000 calls a minute
-// stays under 10,000 with headroom (for the CLI, retries, a second deployment of the same corp). Flex
-// Consumption applies the limit to each per-function scale group; living/get_watch_stat is called by the
-// queue-triggered page function only, so one group, at most 4 instances, makes those calls. To raise
-// maximumInstanceCount, lower wecomMaxCallsPerMinute so that the product stays under 10,000 (and divide it
-// among several wecomApps of the same enterprise: the app's budget is per WeCom app).
+// Why 4: WeCom allows 10,000 calls a minute and 150,000 an hour per enterprise and API. Those are kept by the app's
+// shared budget (wecomBudgetPercent of both, claimed in blocks from the WeComBudget table by every instance, the CLI
+// and discovery alike), whatever the instance count. WeCom:MaxCallsPerMinute (default 2,000) only paces each
+// instance evenly over the minute; 4 x 2,000 = 8,000 a minute is the budget's own default (80% of 10,000), so the
+// default instances can use the whole budget and no more. More instances add no WeCom throughput beyond the budget.
 // Range: Flex Consumption accepts a maximum instance count from 1 to 1,000
 // (https://learn.microsoft.com/azure/azure-functions/event-driven-scaling#limit-scale-out).
-@description('Scale-out limit of the Function App (per function scale group). Flex Consumption accepts 1 to 1,000; 4 x wecomMaxCallsPerMinute (2,000) keeps WeCom\'s 10,000 calls a minute per API out of reach.')
+@description('Scale-out limit of the Function App (per function scale group). Flex Consumption accepts 1 to 1,000; WeCom\'s limits are kept by the shared budget (wecomBudgetPercent) at any count, and 4 x wecomMaxCallsPerMinute (2,000) is that budget\'s default 8,000 a minute.')
 @minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 4
@@ -91,10 +89,15 @@ param harvestLookbackDays int = 7
 @maxValue(86400)
 param harvestStallSeconds int = 60
 
-@description('WeCom:MaxCallsPerMinute: the WeCom calls one instance makes a minute at most, per app and API (see maximumInstanceCount). 60 is the least the app accepts; 10,000 is all WeCom allows.')
+@description('WeCom:MaxCallsPerMinute: how evenly one instance paces its WeCom calls, per corp and API (see maximumInstanceCount); WeCom\'s limits are kept by wecomBudgetPercent. 60 is the least the app accepts; 10,000 is all WeCom allows.')
 @minValue(60)
 @maxValue(10000)
 param wecomMaxCallsPerMinute int = 2000
+
+@description('WeCom:BudgetPercent: the percent of WeCom\'s per-corp limits (10,000 calls a minute, 150,000 an hour, per API) this deployment spends, shared by all instances, the CLI and discovery; the rest is left to the corp\'s other systems.')
+@minValue(1)
+@maxValue(100)
+param wecomBudgetPercent int = 80
 
 @description('true: route the app\'s outbound traffic through a NAT gateway with a static public IP (output WECOM_EGRESS_IP) for WeCom\'s trusted-IP list. Adds a VNet, a NAT gateway and a public IP, which cost money while they exist.')
 param staticEgressIp bool = false
@@ -233,6 +236,7 @@ module storage 'core/storage.bicep' = {
       'Harvests'
       'Livings'
       'Installations'
+      'WeComBudget'
     ]
     identityName: names.identity
   }
@@ -290,6 +294,7 @@ module functionApp 'app/function-app.bicep' = {
     harvestLookbackDays: harvestLookbackDays
     harvestStallSeconds: harvestStallSeconds
     wecomMaxCallsPerMinute: wecomMaxCallsPerMinute
+    wecomBudgetPercent: wecomBudgetPercent
   }
   // The app starts with its role assignments, vault and telemetry in place.
   dependsOn: [

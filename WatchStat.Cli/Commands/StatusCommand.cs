@@ -52,9 +52,9 @@ public sealed class StatusCommand : AsyncCommand<StatusCommand.Settings>
         table.AddRow("started", Time(status.StartedAt));
         table.AddRow("updated", Time(status.UpdatedAt));
         table.AddRow("completed", status.CompletedAt is { } completed ? Time(completed) : "-");
-        table.AddRow("throttles", status.ThrottledTotal == 0
+        table.AddRow("throttles", status.ThrottledTotal == 0 && status.BudgetWaits == 0
             ? "none"
-            : Markup.Escape($"{status.ThrottledTotal:N0} in all, {status.Throttles:N0} in a row"
+            : Markup.Escape($"{status.ThrottledTotal:N0} by WeCom, {status.Throttles:N0} in a row, {status.BudgetWaits:N0} waits for the budget"
                 + (status.ThrottledUntil is { } until ? $", paused until {Time(until)}" : "")));
         table.AddRow("last error", status.LastErrorMessage is null
             ? "-"

@@ -106,7 +106,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
 
         foreach (var queue in new[] { "harvest-pages", "harvest-pages-poison", "discover-anchors", "discover-anchors-poison" })
             Assert.True(args.Contains($"\"{queue}\"", StringComparison.Ordinal), $"queue {queue} is not created");
-        foreach (var table in new[] { "WatchStats", "Harvests", "Livings", "Installations" })
+        foreach (var table in new[] { "WatchStats", "Harvests", "Livings", "Installations", "WeComBudget" })
             Assert.True(args.Contains($"\"{table}\"", StringComparison.Ordinal), $"table {table} is not created");
         Assert.Single(main.Deployed("Microsoft.Storage/storageAccounts/queueServices/queues"));
         Assert.Single(main.Deployed("Microsoft.Storage/storageAccounts/tableServices/tables"));
@@ -166,7 +166,7 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
             "'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'value', format('ClientId={0};Authorization=AAD'",
             "WeCom__Apps__{0}__CorpId", "WeCom__Apps__{0}__SecretName", "WeCom__Apps__{0}__AnchorUserIds",
             "Harvest__NightlySchedule", "Harvest__SweepSchedule", "Harvest__LookbackDays", "Harvest__StallSeconds",
-            "WeCom__MaxCallsPerMinute",
+            "WeCom__MaxCallsPerMinute", "WeCom__BudgetPercent",
         ];
         foreach (var fragment in expected)
             Assert.True(settings.Contains(fragment, StringComparison.Ordinal), $"the app settings lack {fragment}");
@@ -316,6 +316,9 @@ public sealed partial class InfraTemplateTests(CompiledMainTemplate main) : ICla
         Assert.Equal((1, 1000), (instances["minValue"]!.GetValue<int>(), instances["maxValue"]!.GetValue<int>()));
         Assert.Equal(2000, callsPerMinute);
         Assert.True(4 * callsPerMinute < 10_000, "the default instances x calls per minute reach WeCom's 10,000 calls a minute");
+        // WeCom's limits are the shared budget's: 80% by default, and never more than all of them.
+        var budget = parameters["wecomBudgetPercent"]!;
+        Assert.Equal((80, 1, 100), (budget["defaultValue"]!.GetValue<int>(), budget["minValue"]!.GetValue<int>(), budget["maxValue"]!.GetValue<int>()));
 
         var memory = parameters["instanceMemoryMB"]!;
         Assert.Equal(2048, memory["defaultValue"]!.GetValue<int>());

@@ -41,6 +41,10 @@ public sealed class AppHost : IAsyncDisposable
             ["WeCom:CorpId"] = app.CorpId,
             ["WeCom:Secret"] = app.Secret,
             ["AzureWebJobsStorage"] = storageConnectionString ?? "UseDevelopmentStorage=true",
+            // The tests share one Azurite, and many a frozen fake clock at the same instant and the simulator's default
+            // corp: WeCom's real limits would be one budget for all of them. The budget's own tests set theirs.
+            ["WeCom:CorpLimitPerMinute"] = "1000000",
+            ["WeCom:CorpLimitPerHour"] = "100000000",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>()) values[key] = value;
 

@@ -99,7 +99,9 @@ public sealed class FaultToleranceTests(ITestOutputHelper output) : PipelineTest
 
         var status = (await store.GetAsync(Lives.Sim(livingId), default))!;
         Assert.Equal((HarvestStates.Completed, 10, 0), (status.State, status.PagesDone, status.Throttles));
-        Assert.InRange(status.ThrottledTotal, 2, 3); // 60 s, then 120 s: the storm is over
+        // 60 s; then either the 45009 of a call more than 60 s on (past WeCom's minute block: the hour cap, the page waits
+        // for the next hour) or, sooner, 120 s more: either way the storm is over.
+        Assert.InRange(status.ThrottledTotal, 2, 3);
         Assert.True(time.GetUtcNow() - now >= TimeSpan.FromSeconds(90));
         Assert.Equal((0, 0, 1L), (driver.Poisoned, driver.FailedInvocations, driver.MaxDequeueCountSeen));
         Assert.Empty(retries.GetMeasurementSnapshot());

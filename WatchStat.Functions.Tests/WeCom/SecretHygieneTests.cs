@@ -13,8 +13,13 @@ namespace WatchStat.Tests.WeCom;
 public sealed class SecretHygieneTests : IAsyncLifetime
 {
     private RunningSimulator _simulator = null!;
+    private string _storage = null!;
 
-    public async Task InitializeAsync() => _simulator = await SimulatorHost.StartAsync(new SimulatorOptions());
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatorHost.StartAsync(new SimulatorOptions());
+        _storage = (await Azurite.SharedAsync()).ConnectionString; // the WeCom budget's counts
+    }
 
     public async Task DisposeAsync() => await _simulator.DisposeAsync();
 
@@ -22,7 +27,7 @@ public sealed class SecretHygieneTests : IAsyncLifetime
     public async Task No_log_line_of_a_real_walk_carries_the_token_or_the_secret()
     {
         var seen = new RecordingHandler();
-        await using var host = AppHost.Create(_simulator,
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage,
             configure: services => services.AddHttpClient<WeComClient>().AddHttpMessageHandler(() => seen));
         var secret = _simulator.State.Options.Apps[0].Secret;
 

@@ -9,15 +9,20 @@ namespace WatchStat.Tests.WeCom;
 public sealed class WeComClientTests : IAsyncLifetime
 {
     private RunningSimulator _simulator = null!;
+    private string _storage = null!;
 
-    public async Task InitializeAsync() => _simulator = await SimulatorHost.StartAsync(new SimulatorOptions());
+    public async Task InitializeAsync()
+    {
+        _simulator = await SimulatorHost.StartAsync(new SimulatorOptions());
+        _storage = (await Azurite.SharedAsync()).ConnectionString; // the WeCom budget's counts
+    }
 
     public async Task DisposeAsync() => await _simulator.DisposeAsync();
 
     [Fact]
     public async Task A_multi_page_walk_returns_every_viewer_with_every_field()
     {
-        await using var host = AppHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage);
         const string livingId = "lv-walk-250m170x";
         var live = _simulator.State.FindLive(livingId)!;
 
@@ -37,7 +42,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     {
         const string livingId = "lv-empty-pages";
         _simulator.State.AddLive(livingId, new LiveSpec { Members = 120, Externals = 80, EmptyPageEvery = 2 });
-        await using var host = AppHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage);
         var live = _simulator.State.FindLive(livingId)!;
 
         var (viewers, pages) = await WalkAsync(host, livingId);
@@ -52,7 +57,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         // One clock for both sides: the simulator issues 60 s tokens, the client renews 6 s before expiry.
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         await using var simulator = await SimulatorHost.StartAsync(new SimulatorOptions { TokenLifetimeSeconds = 60 }, time);
-        await using var host = AppHost.Create(simulator, time);
+        await using var host = AppHost.Create(simulator, time, _storage);
         const string livingId = "lv-renew-900m100x";
 
         var pages = 0;
@@ -83,7 +88,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task A_revoked_token_is_fetched_again_and_the_call_retried_once()
     {
-        await using var host = AppHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage);
         await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-revoke-10m10x", "0", default);
         _simulator.State.RevokeAllTokens();
         var counters = _simulator.State.Counters;
@@ -103,7 +108,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         // The simulator's clock runs ahead of the client's, so WeCom expires a token the client still holds.
         var wecomTime = new FakeTimeProvider(new DateTimeOffset(2026, 11, 26, 8, 0, 0, TimeSpan.Zero));
         await using var simulator = await SimulatorHost.StartAsync(new SimulatorOptions(), wecomTime);
-        await using var host = AppHost.Create(simulator);
+        await using var host = AppHost.Create(simulator, storageConnectionString: _storage);
         await host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-expire-10m10x", "0", default);
         wecomTime.Advance(TimeSpan.FromHours(3));
 
@@ -121,7 +126,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         _simulator.State.Options.LatencyMilliseconds = 50; // keep the gettoken call in flight while the others arrive
         try
         {
-            await using var host = AppHost.Create(_simulator);
+            await using var host = AppHost.Create(_simulator, storageConnectionString: _storage);
             var before = _simulator.State.Counters.Calls(WeComClient.GetTokenApi);
 
             var pages = await Task.WhenAll(Enumerable.Range(0, 50)
@@ -139,7 +144,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task A_wrong_corpid_is_a_configuration_error_that_is_not_retried()
     {
-        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:CorpId"] = "ww-not-a-corp" });
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage, settings: new Dictionary<string, string?> { ["WeCom:CorpId"] = "ww-not-a-corp" });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 
@@ -152,7 +157,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     public async Task A_wrong_secret_fails_with_40001_and_the_secret_is_not_in_the_message()
     {
         const string wrongSecret = "definitely-not-the-secret-4711";
-        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:Secret"] = wrongSecret });
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage, settings: new Dictionary<string, string?> { ["WeCom:Secret"] = wrongSecret });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 
@@ -163,7 +168,7 @@ public sealed class WeComClientTests : IAsyncLifetime
     [Fact]
     public async Task An_unknown_livingid_keeps_errcode_and_errmsg()
     {
-        await using var host = AppHost.Create(_simulator);
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage);
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "no-such-live", "0", default));
 
@@ -179,7 +184,7 @@ public sealed class WeComClientTests : IAsyncLifetime
         closed.Start();
         var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
         closed.Stop();
-        await using var host = AppHost.Create(_simulator, settings: new Dictionary<string, string?> { ["WeCom:BaseUrl"] = $"http://127.0.0.1:{port}/" });
+        await using var host = AppHost.Create(_simulator, storageConnectionString: _storage, settings: new Dictionary<string, string?> { ["WeCom:BaseUrl"] = $"http://127.0.0.1:{port}/" });
 
         var error = await Assert.ThrowsAsync<WeComException>(() => host.Client.GetWatchStatAsync(host.App, host.App.CorpId, "lv-x-1m1x", "0", default));
 

@@ -10,13 +10,14 @@ namespace WatchStat.Functions;
 /// start (the deployment creates them all in Azure; Azurite starts empty). Best effort: a failure is logged, and
 /// whatever first needs a queue or table creates it then.
 /// </summary>
-public sealed partial class StorageAtStart(HarvestPageSender sender, DiscoverySender discovery, HarvestStore store, ILogger<StorageAtStart> logger) : IHostedService
+public sealed partial class StorageAtStart(HarvestPageSender sender, DiscoverySender discovery, HarvestStore store, WeCom.WeComBudget budget, ILogger<StorageAtStart> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await Task.WhenAll(sender.EnsureCreatedAsync(cancellationToken), discovery.EnsureCreatedAsync(cancellationToken), store.EnsureCreatedAsync(cancellationToken));
+            await Task.WhenAll(sender.EnsureCreatedAsync(cancellationToken), discovery.EnsureCreatedAsync(cancellationToken), store.EnsureCreatedAsync(cancellationToken),
+                budget.EnsureCreatedAsync(cancellationToken));
         }
         catch (Azure.RequestFailedException ex)
         {

@@ -44,7 +44,7 @@ public sealed partial class Discovery(
         var decisions = new List<DiscoveryDecision>();
         var seen = new HashSet<LiveKey>();
         foreach (var target in await PlanAsync(appName, night, cancellationToken))
-            decisions.AddRange(await DiscoverAsync(target, seen, dryRun, cancellationToken));
+            decisions.AddRange(await DiscoverAsync(target, seen, dryRun, cancellationToken, maxWait: Timeout.InfiniteTimeSpan));
         if (appName is null) decisions.AddRange(await ArrivalsOfRemovedAppsAsync(night, seen, cancellationToken));
 
         if (!dryRun) await livings.PruneArrivalsAsync(WindowStart(night), cancellationToken);
@@ -86,8 +86,15 @@ public sealed partial class Discovery(
     /// since then is the night's own: a target delivered twice starts nothing twice.
     /// </summary>
     /// <param name="seen">Lives already decided this night, in this process (they are skipped); null to decide each.</param>
-    public async Task<IReadOnlyList<DiscoveryDecision>> DiscoverAsync(DiscoveryMessage target, HashSet<LiveKey>? seen, bool dryRun, CancellationToken cancellationToken)
+    /// <param name="maxWait">
+    /// The longest throttle (a used-up budget, WeCom's 45009) waited out in this process; a longer one is thrown
+    /// (<see cref="WeComErrorKind.Throttled"/> with its <see cref="WeComException.RetryAfter"/>) for the caller to come
+    /// back later. <see cref="Timeout.InfiniteTimeSpan"/> waits out every throttle.
+    /// </param>
+    public async Task<IReadOnlyList<DiscoveryDecision>> DiscoverAsync(
+        DiscoveryMessage target, HashSet<LiveKey>? seen, bool dryRun, CancellationToken cancellationToken, TimeSpan? maxWait = null)
     {
+        var patience = maxWait ?? Timeout.InfiniteTimeSpan;
         seen ??= [];
         var now = target.Night;
         var windowStart = WindowStart(now);
@@ -100,19 +107,22 @@ public sealed partial class Discovery(
 
         if (target.AnchorUserId is { } anchor)
         {
-            var ids = (await wecom.ListLivingIdsAsync(app, target.CorpId, anchor, cancellationToken)).Select(id => new LiveKey(target.CorpId, id)).Where(seen.Add).ToList();
+            var ids = (await PatientlyAsync(ct => wecom.ListLivingIdsAsync(app, target.CorpId, anchor, ct), patience, cancellationToken)).Select(id => new LiveKey(target.CorpId, id)).Where(seen.Add).ToList();
             // Lives whose stored info is final are not read from WeCom again: what it would say cannot change the decision.
-            var (toRead, final) = await SplitFinalAsync(ids, windowStart, cancellationToken);
+            var (toRead, final, readTonight) = await SplitFinalAsync(ids, windowStart, now, cancellationToken);
             decisions.AddRange(final.Select(f => new DiscoveryDecision(
                 app.Name, anchor, f.Live.LivingId, f.Row.GetString("Theme"), f.Row.GetInt32("Status"), false, f.Reason, CorpId: f.Live.CorpId)));
-            foreach (var (live, info, error) in await ReadInfosAsync(app, toRead, dryRun, now, cancellationToken))
+            // Back at an anchor the same night (a throttle put it back): what was read is decided on as read.
+            foreach (var (live, info) in readTonight)
+                decisions.Add(await DecideAsync(app, anchor, live, info, null, arrival: null, windowStart, now, dryRun, cancellationToken));
+            foreach (var (live, info, error) in await ReadInfosAsync(app, toRead, dryRun, now, patience, cancellationToken))
                 decisions.Add(await DecideAsync(app, anchor, live, info, error, arrival: null, windowStart, now, dryRun, cancellationToken));
             return decisions;
         }
 
         // Lives that came in through POST /api/harvests or a callback within the window, whoever their anchor is.
         var lives = (await livings.ArrivalsAsync(windowStart, now, cancellationToken, app.Name)).Where(a => seen.Add(a.Live)).ToList();
-        var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, cancellationToken);
+        var infos = await ReadInfosAsync(app, [.. lives.Select(a => a.Live)], dryRun, now, patience, cancellationToken);
         for (var i = 0; i < lives.Count; i++) // the infos come in the order of the ids asked for
         {
             var (live, info, error) = infos[i];
@@ -146,23 +156,24 @@ public sealed partial class Discovery(
     /// Splits listed lives into those to read from WeCom and those whose stored info is final (expired, cancelled, or
     /// ended before the window): one point read of <c>Livings</c> each, in parallel, instead of a WeCom call.
     /// </summary>
-    private async Task<(List<LiveKey> ToRead, List<(LiveKey Live, TableEntity Row, string Reason)> Final)> SplitFinalAsync(
-        IReadOnlyList<LiveKey> ids, DateTimeOffset windowStart, CancellationToken cancellationToken)
+    private async Task<(List<LiveKey> ToRead, List<(LiveKey Live, TableEntity Row, string Reason)> Final, List<(LiveKey Live, LivingInfo Info)> ReadTonight)> SplitFinalAsync(
+        IReadOnlyList<LiveKey> ids, DateTimeOffset windowStart, DateTimeOffset night, CancellationToken cancellationToken)
     {
         var rows = new TableEntity?[ids.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = InfoParallelism, CancellationToken = cancellationToken },
             async (i, ct) => rows[i] = await livings.GetAsync(ids[i], ct));
-        var (toRead, final) = (new List<LiveKey>(), new List<(LiveKey, TableEntity, string)>());
+        var (toRead, final, readTonight) = (new List<LiveKey>(), new List<(LiveKey, TableEntity, string)>(), new List<(LiveKey, LivingInfo)>());
         for (var i = 0; i < ids.Count; i++)
         {
             if (LivingStore.FinalReason(rows[i], windowStart, options.Value.LookbackDays) is { } reason) final.Add((ids[i], rows[i]!, reason));
+            else if (LivingStore.InfoReadSince(rows[i], night) is { } info) readTonight.Add((ids[i], info));
             else toRead.Add(ids[i]);
         }
-        return (toRead, final);
+        return (toRead, final, readTonight);
     }
 
     private async Task<IReadOnlyList<(LiveKey Live, LivingInfo? Info, string? Error)>> ReadInfosAsync(
-        WeComApp app, IReadOnlyList<LiveKey> ids, bool dryRun, DateTimeOffset now, CancellationToken cancellationToken)
+        WeComApp app, IReadOnlyList<LiveKey> ids, bool dryRun, DateTimeOffset now, TimeSpan patience, CancellationToken cancellationToken)
     {
         var results = new (LiveKey, LivingInfo?, string?)[ids.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, ids.Count), new ParallelOptions { MaxDegreeOfParallelism = InfoParallelism, CancellationToken = cancellationToken },
@@ -170,7 +181,7 @@ public sealed partial class Discovery(
             {
                 try
                 {
-                    var info = await wecom.GetLivingInfoAsync(app, ids[i].CorpId, ids[i].LivingId, ct);
+                    var info = await PatientlyAsync(c => wecom.GetLivingInfoAsync(app, ids[i].CorpId, ids[i].LivingId, c), patience, ct);
                     if (!dryRun) await livings.SaveInfoAsync(ids[i], app.Name, info, now, ct);
                     results[i] = (ids[i], info, null);
                 }
@@ -181,6 +192,28 @@ public sealed partial class Discovery(
                 }
             });
         return results;
+    }
+
+    /// <summary>
+    /// A WeCom call that waits out throttles up to <paramref name="patience"/> each: the budget's window end or the
+    /// hour cap when known, else the page step's growing back-off. A longer wait is thrown to the caller.
+    /// </summary>
+    private async Task<T> PatientlyAsync<T>(Func<CancellationToken, Task<T>> call, TimeSpan patience, CancellationToken cancellationToken)
+    {
+        for (var throttles = 1; ; throttles++)
+        {
+            try
+            {
+                return await call(cancellationToken);
+            }
+            catch (WeComException ex) when (ex.Kind == WeComErrorKind.Throttled)
+            {
+                var delay = ex.RetryAfter is { } after ? HarvestStep.Spread(after) : HarvestStep.ThrottleDelay(ex.ErrCode ?? 45009, throttles);
+                if (patience != Timeout.InfiniteTimeSpan && delay > patience) throw;
+                LogThrottled(ex.Api, ex.ErrCode, delay.TotalSeconds);
+                await Task.Delay(options.Value.Scaled(delay), time, cancellationToken);
+            }
+        }
     }
 
     private async Task<DiscoveryDecision> DecideAsync(
@@ -241,6 +274,9 @@ public sealed partial class Discovery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Nightly harvest: a discovery message names app {App}, which is no longer configured; skipped")]
     private partial void LogAppGone(string app);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Discovery: WeCom {Api} throttled (errcode {ErrCode}; none: the shared budget is used up); waiting {DelaySeconds:0.#} s")]
+    private partial void LogThrottled(string api, int? errCode, double delaySeconds);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Nightly harvest: {Enqueued} of {Lives} lives enqueued, {Final} final ones not read again (dry run: {DryRun})")]
     private partial void LogDone(int enqueued, int lives, int final, bool dryRun);

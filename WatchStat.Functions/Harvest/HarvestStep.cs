@@ -187,23 +187,39 @@ public sealed partial class HarvestStep(
     }
 
     /// <summary>
-    /// Throttling is not failure: the page is put back for later, with a delay that grows with each throttle in a
-    /// row (45009 blocks for a minute; 45033 asks for less concurrency), and the run carries on then.
+    /// Throttling is not failure: the page is put back for later, and the run carries on then. The delay is the
+    /// throttle's own when it is known (the shared budget's window ends; WeCom's hour cap lifts at the next hour), else
+    /// one that grows with each throttle in a row (45009 blocks for a minute; 45033 asks for less concurrency).
     /// </summary>
     public async Task<StepResult?> ThrottleAsync(HarvestRecord status, int page, WeComException error, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        status.Throttles++;
-        status.ThrottledTotal++;
-        var delay = ThrottleDelay(error.ErrCode ?? 45009, status.Throttles);
+        // WeCom's throttles in a row grow the back-off; a wait for WatchStat's own budget (no errcode) is no sign of that.
+        if (error.ErrCode is not null)
+        {
+            status.Throttles++;
+            status.ThrottledTotal++;
+        }
+        else
+        {
+            status.BudgetWaits++;
+        }
+        var delay = error.RetryAfter is { } after ? Spread(after) : ThrottleDelay(error.ErrCode ?? 45009, status.Throttles);
         status.ThrottledAt = now;
         status.ThrottledUntil = now + delay;
         status.UpdatedAt = now;
         if (!await store.TryReplaceAsync(status, cancellationToken)) return null;
-        metrics.Throttled(error.Api, error.ErrCode ?? 0);
+        metrics.Throttled(error.Api, error.ErrCode);
         LogThrottled(status.LivingId, status.RunId, page, error.ErrCode ?? 0, delay.TotalSeconds, status.Throttles);
         return new StepResult(StepOutcome.Throttled, status, HarvestRuns.NextPageOf(status), error.Message, delay);
     }
+
+    /// <summary>
+    /// A known wait (the budget's window ends, WeCom's hour turns) and up to a tenth more, at most 5 s, so that the
+    /// pages put back for the same moment do not all come back at once.
+    /// </summary>
+    internal static TimeSpan Spread(TimeSpan after) =>
+        after + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(5_000, after.TotalMilliseconds / 10 + 500));
 
     /// <summary>60 s (45009) or 5 s (45033), doubled for each throttle in a row, at most 10 minutes, with ±20% jitter.</summary>
     internal static TimeSpan ThrottleDelay(int errCode, int throttlesInARow)

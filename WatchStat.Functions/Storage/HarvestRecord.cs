@@ -63,10 +63,13 @@ public sealed class HarvestRecord : ITableEntity
     /// <summary>Throttles (45009/45033) in a row on the current page; 0 once a page goes through.</summary>
     public int Throttles { get; set; }
 
-    /// <summary>Throttles over the whole run.</summary>
+    /// <summary>WeCom's throttles over the whole run.</summary>
     public int ThrottledTotal { get; set; }
 
-    /// <summary>When WeCom last throttled the run, and when its page is tried again.</summary>
+    /// <summary>Times the run's page waited for the shared WeCom budget (<see cref="WeCom.WeComBudget"/>) over the whole run.</summary>
+    public int BudgetWaits { get; set; }
+
+    /// <summary>When WeCom or the budget last throttled the run, and when its page is tried again.</summary>
     public DateTimeOffset? ThrottledAt { get; set; }
 
     public DateTimeOffset? ThrottledUntil { get; set; }

@@ -131,6 +131,35 @@ public sealed class LivingStore(StorageClients storage)
     /// What the stored info of a live says of reading it again: a reason when it is final (expired, cancelled, or ended
     /// before <paramref name="windowStart"/>: WeCom's answer can no longer change anything), null when it must be read.
     /// </summary>
+    /// <summary>
+    /// The info a row holds when it was read from WeCom at or after <paramref name="since"/> (its <c>RefreshedAt</c>):
+    /// a night's discovery that comes back to an anchor (after a throttle) decides on it instead of reading it again.
+    /// Null when the row is older, or holds no info.
+    /// </summary>
+    public static LivingInfo? InfoReadSince(TableEntity? row, DateTimeOffset since)
+    {
+        if (row?.GetDateTimeOffset("RefreshedAt") is not { } refreshed || refreshed < since || row.GetInt32("Status") is not { } status) return null;
+        static long Unix(DateTimeOffset? at) => at?.ToUnixTimeSeconds() ?? 0;
+        return new LivingInfo
+        {
+            Theme = row.GetString("Theme"),
+            Description = row.GetString("Description"),
+            AnchorUserId = row.GetString("AnchorUserId"),
+            StatusValue = status,
+            LivingStart = Unix(row.GetDateTimeOffset("LivingStart")),
+            LivingDuration = row.GetInt32("LivingDurationSeconds") ?? 0,
+            ReserveStart = Unix(row.GetDateTimeOffset("ReserveStart")),
+            ReserveLivingDuration = row.GetInt32("ReserveLivingDurationSeconds") ?? 0,
+            MainDepartment = row.GetInt64("MainDepartment") ?? row.GetInt32("MainDepartment") ?? 0,
+            ViewerNum = row.GetInt32("ViewerNum") ?? 0,
+            CommentNum = row.GetInt32("CommentNum") ?? 0,
+            MicNum = row.GetInt32("MicNum") ?? 0,
+            OpenReplay = row.GetBoolean("OpenReplay") == true ? 1 : 0,
+            ReplayStatus = row.GetInt32("ReplayStatus") ?? 0,
+            Type = row.GetInt32("Type") ?? 0,
+        };
+    }
+
     public static string? FinalReason(TableEntity? row, DateTimeOffset windowStart, int lookbackDays)
     {
         if (row?.GetInt32("Status") is not { } status) return null;

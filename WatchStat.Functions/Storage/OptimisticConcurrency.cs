@@ -17,13 +17,23 @@ public static class OptimisticConcurrency
     /// lost a race. Gives up with an exception after <see cref="MaxConflicts"/> attempts, so that the caller's
     /// delivery (a queue message, a WeCom callback) is retried later; <paramref name="what"/> names the row.
     /// </summary>
-    public static async Task<T> UpdateAsync<T>(string what, Func<Task<T?>> attempt) where T : class
+    public static Task<T> UpdateAsync<T>(string what, Func<Task<T?>> attempt) where T : class =>
+        UpdateAsync(what, attempt, MaxConflicts, TimeSpan.Zero, CancellationToken.None);
+
+    /// <summary>
+    /// <see cref="UpdateAsync{T}(string, Func{Task{T}})"/> for a row many writers race for by design (a shared counter):
+    /// up to <paramref name="maxConflicts"/> attempts, waiting a random time of up to <paramref name="backoff"/> times
+    /// the conflicts so far between them, so that the racers spread out instead of colliding again.
+    /// </summary>
+    public static async Task<T> UpdateAsync<T>(string what, Func<Task<T?>> attempt, int maxConflicts, TimeSpan backoff, CancellationToken cancellationToken)
+        where T : class
     {
         for (var read = 1; ; read++)
         {
             if (await attempt() is { } done) return done;
-            if (read == MaxConflicts)
-                throw new InvalidOperationException($"{what} kept changing ({MaxConflicts} tries); try again.");
+            if (read >= maxConflicts)
+                throw new InvalidOperationException($"{what} kept changing ({maxConflicts} tries); try again.");
+            if (backoff > TimeSpan.Zero) await Task.Delay(backoff * (read * Random.Shared.NextDouble()), cancellationToken);
         }
     }
 

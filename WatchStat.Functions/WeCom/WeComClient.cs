@@ -20,6 +20,7 @@ public sealed partial class WeComClient(
     AccessTokenCache tokens,
     IWeComSecretSource secrets,
     SuiteVault vault,
+    WeComBudget budget,
     WatchStatMetrics metrics,
     ILogger<WeComClient> logger)
 {
@@ -293,6 +294,9 @@ public sealed partial class WeComClient(
                 var elapsed = Stopwatch.GetElapsedTime(started);
                 metrics.WeComCall(api, result.ErrCode, elapsed);
                 LogCall(api, result.ErrCode, elapsed.TotalMilliseconds);
+                // The budget learns of WeCom's 45009 (the window is used up for every claimer; the hour cap is told apart).
+                var retryAfter = await budget.AnsweredAsync(corpId, api, result.ErrCode, cancellationToken).ConfigureAwait(false);
+                if (result.ErrCode == 45009) throw WeComException.FromResult(api, result.ErrCode, result.ErrMsg, retryAfter);
                 return result;
             }
         }

@@ -54,6 +54,12 @@ public class WeComException : Exception
 
     public WeComErrorKind Kind { get; }
 
+    /// <summary>
+    /// For a throttle: when the call may be made again, if that is known (WatchStat's budget is used up until the
+    /// window's end, or WeCom's hour cap was hit); null to back off as usual.
+    /// </summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>Whether the same call may succeed later without a change of configuration.</summary>
     public bool IsRetryable => Kind is WeComErrorKind.SystemBusy or WeComErrorKind.TokenRejected
         or WeComErrorKind.Throttled or WeComErrorKind.Transport;
@@ -74,7 +80,7 @@ public class WeComException : Exception
     };
 
     /// <summary>The exception for a WeCom answer whose errcode is not 0.</summary>
-    public static WeComException FromResult(string api, int errCode, string? errMsg)
+    public static WeComException FromResult(string api, int errCode, string? errMsg, TimeSpan? retryAfter = null)
     {
         var kind = Classify(errCode);
         var advice = kind switch
@@ -92,7 +98,8 @@ public class WeComException : Exception
                 + "in the WeCom admin console under the app's 开发者接口 > 企业可信IP; retrying cannot help.",
             _ => "",
         };
-        return new WeComException(api, errCode, errMsg, kind, $"WeCom {api} failed: errcode {errCode}, errmsg '{errMsg}'.{advice}");
+        if (retryAfter is { } wait) advice = $" WeCom's hour limit was reached (a 45009 again after WeCom's 60 s minute block): calls wait {wait.TotalMinutes:0} minutes, until the next hour.";
+        return new WeComException(api, errCode, errMsg, kind, $"WeCom {api} failed: errcode {errCode}, errmsg '{errMsg}'.{advice}") { RetryAfter = retryAfter };
     }
 
     public static WeComException Transport(string api, string problem, Exception? inner = null) =>

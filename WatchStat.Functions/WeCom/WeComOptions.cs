@@ -32,11 +32,27 @@ public sealed class WeComOptions
     public int RetryDelayMilliseconds { get; set; } = 500;
 
     /// <summary>
-    /// <c>WeCom:MaxCallsPerMinute</c>: calls per minute this process makes per app and API. WeCom allows 10,000
-    /// per enterprise and API; 2,000 per instance and at most 4 instances stays under it.
+    /// <c>WeCom:MaxCallsPerMinute</c>: calls per minute this process makes per corp and API, paced evenly over the
+    /// minute. It smooths one instance's bursts; WeCom's limits are kept by the shared budget (<see cref="BudgetPercent"/>).
     /// </summary>
     [Range(60, 100_000, ErrorMessage = "Setting WeCom:MaxCallsPerMinute must be between 60 and 100000.")]
     public int MaxCallsPerMinute { get; set; } = 2000;
+
+    /// <summary>
+    /// <c>WeCom:BudgetPercent</c>: the share, in percent, of WeCom's per-corp limits (<see cref="CorpLimitPerMinute"/>,
+    /// <see cref="CorpLimitPerHour"/>) this deployment's instances, CLI and discovery spend together, per corp and API
+    /// (<see cref="WeComBudget"/>); the rest is left to the corp's other systems.
+    /// </summary>
+    [Range(1, 100, ErrorMessage = "Setting WeCom:BudgetPercent must be between 1 and 100.")]
+    public int BudgetPercent { get; set; } = 80;
+
+    /// <summary><c>WeCom:CorpLimitPerMinute</c>: WeCom's limit of calls per corp and API a minute (10,000).</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Setting WeCom:CorpLimitPerMinute must be between 1 and 1000000.")]
+    public int CorpLimitPerMinute { get; set; } = 10_000;
+
+    /// <summary><c>WeCom:CorpLimitPerHour</c>: WeCom's limit of calls per corp and API an hour (150,000).</summary>
+    [Range(1, 100_000_000, ErrorMessage = "Setting WeCom:CorpLimitPerHour must be between 1 and 100000000.")]
+    public int CorpLimitPerHour { get; set; } = 150_000;
 
     /// <summary><c>WeCom:CorpId</c>: the default app's corpid (企业ID).</summary>
     public string? CorpId { get; set; }

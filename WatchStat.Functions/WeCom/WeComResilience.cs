@@ -13,7 +13,7 @@ namespace WatchStat.WeCom;
 /// How the WeCom client survives a flaky WeCom: a total timeout around jittered exponential retries around a
 /// per-attempt timeout (Microsoft.Extensions.Http.Resilience), retrying transient HTTP faults (5xx, 408,
 /// connection failures, attempt timeouts), answers that are not whole JSON, and errcode -1 (system busy). Each
-/// attempt passes a client-side rate limit per app and API. Token errors, throttling (45009/45033) and the rest
+/// attempt passes this process's pacing and the corp's shared budget per API. Token errors, throttling (45009/45033) and the rest
 /// are the caller's business, not retried here.
 /// </summary>
 public static class WeComResilience
@@ -45,7 +45,7 @@ public static class WeComResilience
             pipeline.AddTimeout(TimeSpan.FromSeconds(options.AttemptTimeoutSeconds));
         });
         // Inside the retries: every attempt takes a permit.
-        builder.AddHttpMessageHandler(sp => new WeComRateLimitHandler(sp.GetRequiredService<WeComRateLimiter>()));
+        builder.AddHttpMessageHandler(sp => new WeComRateLimitHandler(sp.GetRequiredService<WeComRateLimiter>(), sp.GetRequiredService<WeComBudget>()));
         return builder;
     }
 
@@ -110,9 +110,9 @@ public static class WeComResilience
 }
 
 /// <summary>
-/// A client-side limit on WeCom calls per app (corpid) and API in this process (<c>WeCom:MaxCallsPerMinute</c>),
-/// well under WeCom's 10,000 a minute per enterprise and API: a token bucket refilled every second, callers queue
-/// for a permit rather than fail.
+/// This process's pacing of WeCom calls per corp and API (<c>WeCom:MaxCallsPerMinute</c>): a token bucket refilled
+/// every second, so that one instance's calls are spread over the minute rather than burst; callers queue for a
+/// permit rather than fail. WeCom's per-corp limits are kept across processes by <see cref="WeComBudget"/>.
 /// </summary>
 public sealed class WeComRateLimiter : IDisposable
 {
@@ -139,17 +139,23 @@ public sealed class WeComRateLimiter : IDisposable
     public void Dispose() => _limiter.Dispose();
 }
 
-/// <summary>Takes a permit of <see cref="WeComRateLimiter"/> for each attempt; the app's corpid travels in the request's options.</summary>
-public sealed class WeComRateLimitHandler(WeComRateLimiter limiter) : DelegatingHandler
+/// <summary>
+/// Every attempt of a WeCom call takes a permit of this process's pacing (<see cref="WeComRateLimiter"/>), then one
+/// call of the corp's shared budget (<see cref="WeComBudget"/>); the corpid travels in the request's options. A
+/// used-up budget refuses the attempt with a throttle, which no retry here repeats.
+/// </summary>
+public sealed class WeComRateLimitHandler(WeComRateLimiter limiter, WeComBudget budget) : DelegatingHandler
 {
     public static readonly HttpRequestOptionsKey<string> CorpIdKey = new("WatchStat.WeCom.CorpId");
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         request.Options.TryGetValue(CorpIdKey, out var corpId);
-        using var lease = await limiter.AcquireAsync(corpId ?? "", WeComResilience.ApiOf(request), cancellationToken);
+        var api = WeComResilience.ApiOf(request);
+        using var lease = await limiter.AcquireAsync(corpId ?? "", api, cancellationToken);
         if (!lease.IsAcquired)
             throw new HttpRequestException("The client-side WeCom rate limit's queue is full; the call will be retried.");
+        await budget.AcquireAsync(corpId ?? "", api, cancellationToken);
         return await base.SendAsync(request, cancellationToken);
     }
 }

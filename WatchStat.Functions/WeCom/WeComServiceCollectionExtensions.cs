@@ -25,6 +25,7 @@ public static class WeComServiceCollectionExtensions
         services.TryAddSingleton<WeComApps>();
         services.TryAddSingleton<Suites.SuiteVault>();
         services.TryAddSingleton<WeComRateLimiter>();
+        services.TryAddSingleton<WeComBudget>();
         services.AddMetrics();
         services.TryAddSingleton<WatchStatMetrics>();
         services.AddWeComSecrets();

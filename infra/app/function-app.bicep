@@ -71,6 +71,9 @@ param harvestStallSeconds int
 @description('WeCom:MaxCallsPerMinute, per instance.')
 param wecomMaxCallsPerMinute int
 
+@description('WeCom:BudgetPercent: the share of WeCom\'s per-corp limits the deployment spends.')
+param wecomBudgetPercent int
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: identityName
 }
@@ -150,6 +153,7 @@ var harvestSettings = [
   { name: 'Harvest__LookbackDays', value: string(harvestLookbackDays) }
   { name: 'Harvest__StallSeconds', value: string(harvestStallSeconds) }
   { name: 'WeCom__MaxCallsPerMinute', value: string(wecomMaxCallsPerMinute) }
+  { name: 'WeCom__BudgetPercent', value: string(wecomBudgetPercent) }
 ]
 
 // Flex Consumption keeps alwaysReady[].instanceCount instances of a per-function scale group running; 'http' names
