@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # The WatchStat benchmark: builds Release, starts Azurite (in memory) and the WeCom simulator itself, measures the
-# harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, then the published
-# app in a real Functions host (figure 9, skipped when no host is found), prints the table and writes it to
+# harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, then the fleet
+# (figure 11: discovery of 50 anchors' 15,000 lives over two years, night 1 and night 2; figure 12: 50 lives of 2,000
+# viewers on 4 instances and a CLI under a corp limit of 600 calls a minute and 6,000 an hour; figure 13: the
+# stalled-run sweeper's storage transactions beside 10,000 finished runs; once each, about 6 minutes), then the published app in a
+# real Functions host (figure 9, skipped when no host is found), prints the table and writes it to
 # artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
-# --latency-viewers N (20000), --host-lives N (10), --only host|local (the real host with the queue path beside it,
-# or all but the real host; written to artifacts/benchmark-host.md / -local.md), --out FILE.
+# --latency-viewers N (20000), --host-lives N (10), --fleet-anchors N (50; the issue's 200 takes about an hour on
+# Azurite, see Program.cs), --fleet-lives N (300 per anchor), --load-lives N (50), --load-viewers N (2000),
+# --load-instances N (4), --sweep-finished N (10000),
+# --only host|local|fleet (the real host with the queue path beside it; all but the real host and the fleet; or the
+# fleet alone; written to artifacts/benchmark-host.md / -local.md / -fleet.md), --out FILE.
 # Exit code 1 when a goal is missed.
 set -euo pipefail
 cd "$(dirname "$0")"

@@ -9,21 +9,42 @@ using WatchStat.Tests.Infrastructure;
 using WatchStat.WeComSimulator;
 
 // The WatchStat benchmark: harvest speed and memory against the ceilings storage sets, on Azurite and the WeCom
-// simulator, all in one run on this machine; then the published app in a real Functions host (figure 9), when one
-// is found. See the README's Performance section.
+// simulator, all in one run on this machine; then the fleet (figures 11 and 13: discovery of a fleet of anchors,
+// night 1 and night 2, and the stalled-run sweeper's cost); then the published app in a real Functions host
+// (figure 9), when one is found. See the README's Performance section.
 var repeat = IntOption("--repeat", 3);
 var viewers = IntOption("--viewers", 100_000);
 var smallViewers = IntOption("--small-viewers", 10_000);
 var latencyViewers = IntOption("--latency-viewers", 20_000);
 var hostLives = IntOption("--host-lives", 10);
-// --only host: the real-host figures (9) and, beside them, the queue path they compare with (5). --only local: all but 9.
+// The fleet is 200 anchors × 300 lives (60,000). Against Azurite that takes about an hour, not minutes: every
+// Livings row has RowKey "info", and Azurite (LokiJS) looks a row up by its RowKey index first and then scans all
+// rows of that RowKey for the PartitionKey, so each point read and upsert costs time in proportion to the table's
+// rows, and a night's cost grows with the square of the fleet (measured here, 2 cores: 20 anchors, nights of 20 s and
+// 14 s; 60 anchors, 160 s and 143 s; 200 anchors, night 1 unfinished after 16 minutes). Storage in Azure indexes
+// PartitionKey and RowKey together. So 50 anchors by default (15,000 lives, about 3.5 minutes); the WeCom call
+// counts are per anchor and scale exactly: --fleet-anchors 200 for the size.
+var fleetAnchors = IntOption("--fleet-anchors", 50);
+var fleetLives = IntOption("--fleet-lives", 300);
+var sweepFinished = IntOption("--sweep-finished", 10_000);
+const int sweepFewFinished = 100;
+// (12): lives × viewers through the queue path on several instances and a CLI, under a corp limit of 600 a minute
+// and 6,000 an hour (the budget: 80% of both).
+var loadLives = IntOption("--load-lives", 50);
+var loadViewers = IntOption("--load-viewers", 2_000);
+var loadInstances = IntOption("--load-instances", 4);
+const int loadPerMinute = 600, loadPerHour = 6_000;
+// --only host: the real-host figures (9, 10) and, beside them, the queue path they compare with (5). --only local: all
+// but 9, 10 and the fleet's. --only fleet: the fleet's figures (11, 13) alone.
 var only = Option("--only");
-if (only is not (null or "host" or "local"))
+if (only is not (null or "host" or "local" or "fleet"))
 {
-    await Console.Error.WriteLineAsync($"--only takes host or local, not '{only}'.");
+    await Console.Error.WriteLineAsync($"--only takes host, local or fleet, not '{only}'.");
     return 2;
 }
-var local = only != "host";
+var local = only is null or "local";
+var hosted = only is null or "host";
+var fleet = only is null or "fleet";
 var output = Option("--out") ?? Path.Combine(RepoPaths.Root, "artifacts", only is null ? "benchmark.md" : $"benchmark-{only}.md");
 
 var azurite = await Azurite.SharedAsync();
@@ -46,10 +67,12 @@ await using var app = services.BuildServiceProvider();
 var storage = app.GetRequiredService<StorageClients>();
 var cli = new CliProcess(settings.ToDictionary(kv => kv.Key.Replace(":", "__", StringComparison.Ordinal), kv => kv.Value!));
 var measure = new Measurements(simulator, storage, cli, app);
-var launcher = only == "local" ? null : FunctionsHostLauncher.Find();
+var launcher = hosted ? FunctionsHostLauncher.Find() : null;
 
-AnsiConsole.MarkupLine($"[bold]WatchStat benchmark[/]: {Markup.Escape(Report.Machine)}; {repeat} runs of each figure; WeCom:MaxCallsPerMinute 10000.");
-if (only != "local" && launcher is null) AnsiConsole.MarkupLine($"[yellow]Figure 9 skipped.[/] {Markup.Escape(FunctionsHostLauncher.Missing)}");
+AnsiConsole.MarkupLine(only == "fleet"
+    ? $"[bold]WatchStat benchmark, the fleet[/]: {Markup.Escape(Report.Machine)}; each figure once; WeCom:MaxCallsPerMinute {FleetMeasurements.MaxCallsPerMinute}."
+    : $"[bold]WatchStat benchmark[/]: {Markup.Escape(Report.Machine)}; {repeat} runs of each figure; WeCom:MaxCallsPerMinute 10000.");
+if (hosted && launcher is null) AnsiConsole.MarkupLine($"[yellow]Figure 9 skipped.[/] {Markup.Escape(FunctionsHostLauncher.Missing)}");
 var raw = new List<double>();
 var harvests = new List<HarvestFigures>();
 var small = new List<HarvestFigures>();
@@ -62,11 +85,11 @@ if (local)
 {
     await Step("warm-up (not counted)", async () => { await measure.CliHarvestAsync(2_000); await measure.RawBatchEntitiesPerSecondAsync(2_000); });
 }
-else
+else if (hosted)
 {
     await Step("warm-up (not counted)", () => measure.QueuePageOverheadMsAsync(2_000));
 }
-for (var run = 1; run <= repeat; run++)
+for (var run = 1; run <= repeat && (local || hosted); run++)
 {
     if (!local)
     {
@@ -79,6 +102,24 @@ for (var run = 1; run <= repeat; run++)
     await Step($"run {run}: (4) CLI harvest at 50 ms a call, {latencyViewers:N0} viewers", async () => latency.Add(await measure.CliHarvestAsync(latencyViewers, latencyMs: 50)));
     await Step($"run {run}: (5) queue path, {latencyViewers:N0} viewers", async () => queue.AddRange(await measure.QueuePageOverheadMsAsync(latencyViewers)));
     await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers, and (8) its export", () => HarvestAndExportAsync(smallViewers, small, exportSmall));
+}
+
+// The fleet, once each (a figure takes minutes): the app's services in this process on a clock of their own, with a
+// simulator of their own, on the same Azurite. Before the real host, which would compete for the two cores.
+DiscoveryFigures? discovery = null;
+SweepComparison? sweeps = null;
+FleetLoadFigures? load = null;
+if (fleet)
+{
+    await using var fleetPart = await FleetMeasurements.StartAsync(azurite.ConnectionString, fleetAnchors);
+    // Discovery writes Livings (not reset between steps; the fleet's anchors and livingids carry a tag of this run)
+    // and starts runs in Harvests; the nights are one step, the tables reset only before it.
+    await Step($"(11) discovery, night 1 and night 2 a day later: {fleetAnchors:N0} anchors × {fleetLives:N0} lives over two years",
+        async () => discovery = await fleetPart.DiscoveryTwoNightsAsync(fleetLives));
+    await Step($"(12) {loadLives} lives × {loadViewers:N0} viewers on {loadInstances} instances and a CLI, WeCom limits {loadPerMinute}/min and {loadPerHour:N0}/h",
+        async () => load = await new FleetLoad(simulator, azurite.ConnectionString).RunAsync(loadLives, loadViewers, loadInstances, loadPerMinute, loadPerHour));
+    await Step($"(13) stalled-run sweeps: {sweepFewFinished:N0}, then {sweepFinished:N0} finished runs beside 5 active ones (1 stalled)",
+        async () => sweeps = await fleetPart.SweepCostAsync(sweepFewFinished, sweepFinished));
 }
 
 // (9) The real host, after the rest (it would compete for the two cores): one chain, several lives at once, the
@@ -146,8 +187,11 @@ if (local)
         new("4", $"CLI harvest at 50 ms a WeCom call, {latencyViewers:N0} viewers: wall ÷ (pages × 50 ms)", latencyRatio, "", "0.000", "≤ 1.10", Stats.Median(latencyRatio) <= 1.10),
     ]);
 }
-figures.Add(new("5", "queue path (imitated host), time per page beyond its WeCom call, median", [Stats.Median(queue)], "ms", "0.0", "", null));
-figures.Add(new("5", "queue path (imitated host), time per page beyond its WeCom call, p95", [Stats.Percentile(queue, 95)], "ms", "0.0", "", null));
+if (queue.Count > 0)
+{
+    figures.Add(new("5", "queue path (imitated host), time per page beyond its WeCom call, median", [Stats.Median(queue)], "ms", "0.0", "", null));
+    figures.Add(new("5", "queue path (imitated host), time per page beyond its WeCom call, p95", [Stats.Percentile(queue, 95)], "ms", "0.0", "", null));
+}
 // The real host's per-page time right under the imitation's: each value is one run's median (p95) over its pages.
 var hostMedians = chains.Select(c => Stats.Median(c.OverheadsMs)).ToList();
 var hostP95s = chains.Select(c => Stats.Percentile(c.OverheadsMs, 95)).ToList();
@@ -209,12 +253,72 @@ if (recovery is { } r)
     ]);
 }
 
-var header = $"WatchStat benchmark, {DateTimeOffset.Now:yyyy-MM-dd HH:mm zzz}: {Report.Machine}; {repeat} runs each (queue path: {queue.Count} pages); "
-    + "Azurite in memory and the simulator on loopback; the CLI as its own process with WeCom:MaxCallsPerMinute 10000"
-    + (launcher is null
-        ? (only == "local" ? "." : "; no Functions host found, figure 9 skipped.")
-        : $"; figure 9 and 10: the published app in the Functions host ({launcher.Kind}), its own Azurite, host.json as shipped, WeCom:MaxCallsPerMinute 10000."
-            + (hostFailure is null ? "" : $" Figure 9 FAILED: {hostFailure}"));
+if (discovery is { } d)
+{
+    var (night1, night2) = (d.Night1, d.Night2);
+    // Night 2's bound: a get_user_all_livingid page per 100 lives listed, and a get_living_info per live that can
+    // still change (scheduled, on air, or ended within the window as night 2 begins), from the simulator's data.
+    var listPages = (long)Math.Ceiling(night2.Listed / 100.0);
+    var bound = listPages + d.StillChanging;
+    var goal = $"≤ {listPages:N0} + {d.StillChanging:N0} = {bound:N0}";
+    figures.AddRange(
+    [
+        new("11", $"discovery night 1, {night1.Listed:N0} lives of {fleetAnchors:N0} anchors over two years, nothing stored yet: get_user_all_livingid calls", [night1.ListCalls], "", "N0", "", null),
+        new("11", "night 1: get_living_info calls (every live read)", [night1.InfoCalls], "", "N0", "", null),
+        new("11", "night 1: lives enqueued (ended within the window; the queue is not run)", [night1.Enqueued], "", "N0", "", null),
+        new("11", "night 1: storage requests (tables and queue)", [night1.TableRequests + night1.QueueRequests], "", "N0", "", null),
+        new("11", "night 1: wall time", [night1.Seconds], "s", "0.0", "", null),
+        new("11", $"night 2, a day later, {night2.Listed:N0} lives listed: get_user_all_livingid calls", [night2.ListCalls], "", "N0", "", null),
+        new("11", $"night 2: get_living_info calls ({night2.NotReadAgain:N0} final lives not read again); goal: lives listed ÷ 100 + lives not final or in the window", [night2.InfoCalls], "", "N0", goal, night2.InfoCalls <= bound),
+        new("11", "night 2: WeCom calls in all (get_user_all_livingid + get_living_info)", [night2.ListCalls + night2.InfoCalls], "", "N0", goal, night2.ListCalls + night2.InfoCalls <= bound),
+        new("11", "night 2: lives enqueued (ended within the window since night 1; night 1's runs, still queued, are left alone)", [night2.Enqueued], "", "N0", "", null),
+        new("11", "night 2: storage requests (tables and queue; a Livings read per live listed)", [night2.TableRequests + night2.QueueRequests], "", "N0", "", null),
+        new("11", "night 2: wall time", [night2.Seconds], "s", "0.0", "", null),
+    ]);
+    if (night1.Undescribed + night2.Undescribed > 0)
+        figures.Add(new("11", "lives WeCom would not describe (both nights; expected none)", [night1.Undescribed + night2.Undescribed], "", "N0", "0", false));
+}
+if (load is { } l)
+{
+    var use = l.BudgetUse;
+    figures.AddRange(
+    [
+        new("12", $"{l.Runs} lives × {loadViewers:N0} viewers ({l.Runs - 1} through the queue on {l.Instances} instances, 1 by the CLI), WeCom at {loadPerMinute}/min and {loadPerHour:N0}/h: 45009 answers", [l.Throttled45009], "", "N0", "0", l.Throttled45009 == 0),
+        new("12", "runs completed with exactly the simulator's rows", [l.ExactRuns], $"of {l.Runs}", "N0", $"{l.Runs}", l.ExactRuns == l.Runs),
+        new("12", $"get_watch_stat calls in each full minute while work was queued ÷ the budget ({l.BudgetPerMinute}/min)", use, "", "0.00", "≥ 0.90", use.Count > 0 && use.Min() >= 0.9),
+        new("12", "get_watch_stat calls in all; wall time", [l.WatchStatCalls], $"calls in {l.Wall.TotalSeconds:0} s", "N0", "", null),
+        new("12", "the budget's storage requests (queries and transactions) per WeCom call", [l.BudgetRequestsPerCall], "", "0.000", "", null),
+    ]);
+    if (l.Problem is { } problem) AnsiConsole.MarkupLine($"[red]Figure 12:[/] {Markup.Escape(problem)}");
+}
+if (sweeps is { } s)
+{
+    var (few, many) = (s.Few, s.Many);
+    var same = few.Requests.SequenceEqual(many.Requests);
+    figures.AddRange(
+    [
+        new("13", $"stalled-run sweep, {few.Finished:N0} finished and {few.Active} active runs (1 stalled): table transactions", [few.TableRequests], "", "N0", "", null),
+        new("13", $"stalled-run sweep, {many.Finished:N0} finished and {many.Active} active runs (1 stalled): table transactions", [many.TableRequests], "", "N0",
+            $"independent of finished runs (= {few.TableRequests:N0})", many.TableRequests <= few.TableRequests),
+        new("13", $"stalled-run sweep, {many.Finished:N0} finished: queue transactions (the stalled run's page sent again; {few.QueueRequests:N0} with {few.Finished:N0})", [many.QueueRequests], "", "N0", "", null),
+        new("13", $"stalled-run sweep, {many.Finished:N0} finished: the same requests, one by one, as with {few.Finished:N0} (1 = yes)", [same ? 1 : 0], "", "0", "1", same),
+        new("13", $"stalled-run sweep, {many.Finished:N0} finished: the stalled run found and re-driven (1 = yes; {many.Redriven} re-driven in all)", [many.StalledFound ? 1 : 0], "", "0", "1", many.StalledFound && few.StalledFound),
+        new("13", $"stalled-run sweep, wall time, {few.Finished:N0} finished", [few.Milliseconds], "ms", "0.0", "", null),
+        new("13", $"stalled-run sweep, wall time, {many.Finished:N0} finished", [many.Milliseconds], "ms", "0.0", "", null),
+    ]);
+}
+
+var fleetNote = $"figures 11 and 13 once each: the app's services in this process (Discovery, StalledRunSweeper) with a simulator of their own, "
+    + $"on a clock of their own years ahead, WeCom:MaxCallsPerMinute {FleetMeasurements.MaxCallsPerMinute}.";
+var header = only == "fleet"
+    ? $"WatchStat benchmark, the fleet, {DateTimeOffset.Now:yyyy-MM-dd HH:mm zzz}: {Report.Machine}; Azurite in memory and the simulator on loopback; {fleetNote}"
+    : $"WatchStat benchmark, {DateTimeOffset.Now:yyyy-MM-dd HH:mm zzz}: {Report.Machine}; {repeat} runs each (queue path: {queue.Count} pages); "
+        + "Azurite in memory and the simulator on loopback; the CLI as its own process with WeCom:MaxCallsPerMinute 10000"
+        + (launcher is null
+            ? (!hosted ? "." : "; no Functions host found, figure 9 skipped.")
+            : $"; figure 9 and 10: the published app in the Functions host ({launcher.Kind}), its own Azurite, host.json as shipped, WeCom:MaxCallsPerMinute 10000."
+                + (hostFailure is null ? "" : $" Figure 9 FAILED: {hostFailure}"))
+        + (fleet ? " The fleet, " + fleetNote : "");
 figures.RemoveAll(f => f.Values.Count == 0);
 Report.Print(figures, header);
 Directory.CreateDirectory(Path.GetDirectoryName(output)!);

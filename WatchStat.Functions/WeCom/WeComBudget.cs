@@ -68,10 +68,14 @@ public sealed partial class WeComBudget : IDisposable
     /// <summary>Calls claimed from the shared counts at once: a 40th of the minute's budget, at least 1, at most 500.</summary>
     public int BlockSize => Math.Clamp(PerMinute / 40, 1, 500);
 
-    /// <summary>Claims (storage round trips: one query and one transaction each) this process has made; for the benchmark.</summary>
+    /// <summary>Claims this process has made (each one query and, unless the window was used up, one transaction, more when it lost a race).</summary>
     public long Claims => Interlocked.Read(ref _claims);
 
+    /// <summary>Storage requests this process has made for the budget (queries and transactions); what the budget costs.</summary>
+    public long StorageRequests => Interlocked.Read(ref _storageRequests);
+
     private long _claims;
+    private long _storageRequests;
 
     public Task EnsureCreatedAsync(CancellationToken cancellationToken) => _created.EnsureAsync(cancellationToken);
 
@@ -204,6 +208,7 @@ public sealed partial class WeComBudget : IDisposable
                 Write(minuteRow, partition, MinuteRow, minute, minuteUsed + granted, corpId, api, now),
                 Write(hourRow, partition, HourRow, hour, hourUsed + granted, corpId, api, now),
             ];
+            Interlocked.Increment(ref _storageRequests);
             var written = await OptimisticConcurrency.TryWriteAsync(async () =>
                 (await _table.SubmitTransactionAsync(actions, cancellationToken).ConfigureAwait(false)).GetRawResponse()).ConfigureAwait(false);
             return written ? new Claim(granted, "", default) : null;
@@ -221,6 +226,7 @@ public sealed partial class WeComBudget : IDisposable
             var (minuteRow, hourRow) = await ReadAsync(partition, cancellationToken).ConfigureAwait(false);
             var row = hour ? hourRow : minuteRow;
             var action = Write(row, partition, rowKey, window, Math.Max(limit, Used(row, window)), corpId, api, now, throttledAt: now);
+            Interlocked.Increment(ref _storageRequests);
             return await OptimisticConcurrency.TryWriteAsync(async () =>
                 (await _table.SubmitTransactionAsync([action], cancellationToken).ConfigureAwait(false)).GetRawResponse()).ConfigureAwait(false)
                 ? new object() : null;
@@ -231,6 +237,7 @@ public sealed partial class WeComBudget : IDisposable
     {
         TableEntity? minuteRow = null, hourRow = null;
         var filter = TableClient.CreateQueryFilter($"PartitionKey eq {partition} and (RowKey eq {HourRow} or RowKey eq {MinuteRow})");
+        Interlocked.Increment(ref _storageRequests);
         await foreach (var row in _table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))
         {
             if (row.RowKey == MinuteRow) minuteRow = row;
