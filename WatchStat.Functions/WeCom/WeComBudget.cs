@@ -24,9 +24,9 @@ namespace WatchStat.WeCom;
 /// <para>
 /// A used-up budget is not a failure: the call is refused with <see cref="WeComErrorKind.Throttled"/> and a
 /// <see cref="WeComException.RetryAfter"/> of the window's end, and the caller waits (the CLI, discovery in-process)
-/// or puts its work back on its queue with that delay. WeCom's own 45009 marks the window used up for everyone, and
-/// a 45009 more than 60 s (WeCom's minute block) after the first of a streak, with no answer between, is taken as the
-/// hour cap: calls wait for the next hour.
+/// or puts its work back on its queue with that delay. WeCom's own 45009 is backed off as before, unless it comes
+/// more than 60 s (WeCom's minute block) after the first of a streak with no answer between: that is the hour cap, and
+/// the hour is marked used up for every claimer until the next hour.
 /// </para>
 /// </summary>
 public sealed partial class WeComBudget : IDisposable
@@ -127,8 +127,10 @@ public sealed partial class WeComBudget : IDisposable
     }
 
     /// <summary>
-    /// WeCom answered a call. On 45009 the window is marked used up for every claimer; the answer is the wait the
-    /// caller should make when it is the hour cap (null for the minute's: back off as usual).
+    /// WeCom answered a call. A 45009 is WeCom's minute block (it lasts 60 s: the caller backs off as usual, and the
+    /// answer is null) unless it comes more than 60 s after the first 45009 of a streak with no other answer between:
+    /// then it is the hour cap, the hour is marked used up for every claimer, and the answer is the wait until the next
+    /// hour.
     /// </summary>
     public async ValueTask<TimeSpan?> AnsweredAsync(string corpId, string api, int errCode, CancellationToken cancellationToken)
     {
@@ -140,31 +142,28 @@ public sealed partial class WeComBudget : IDisposable
         }
 
         var now = _time.GetUtcNow();
-        bool hourCap;
         DateTimeOffset until;
         lock (account)
         {
-            // WeCom's minute block lasts 60 s. A 45009 more than 60 s after the first of a streak of them (no answer
-            // between) is not the minute's limit: it is the hour's, which holds until the hour turns.
             if (account.AnsweredSinceThrottle || account.StreakStart is null) account.StreakStart = now;
-            hourCap = now - account.StreakStart.Value > MinuteBlock;
             account.AnsweredSinceThrottle = false;
-            until = hourCap ? StartOfHour(MinuteOf(now) / 60 + 1) : now + MinuteBlock;
+            if (now - account.StreakStart.Value <= MinuteBlock) return null;
+            until = StartOfHour(MinuteOf(now) / 60 + 1);
             account.Left = 0;
             account.BlockedUntil = until;
-            account.BlockedBy = hourCap ? "hour" : "minute";
+            account.BlockedBy = "hour";
         }
-        LogWeComThrottled(api, corpId, hourCap ? "hour" : "minute", until);
+        LogHourCap(api, corpId, until);
         try
         {
-            await MarkUsedUpAsync(corpId, api, now, hourCap, cancellationToken).ConfigureAwait(false);
+            await MarkHourUsedUpAsync(corpId, api, now, cancellationToken).ConfigureAwait(false);
         }
         catch (RequestFailedException ex)
         {
-            // Best effort: this process waits anyway, and the others learn from their own 45009.
+            // Best effort: this process waits anyway, and the others learn from their own 45009s.
             LogNotMarked(api, corpId, ex.Status);
         }
-        return hourCap ? until - now : null;
+        return until - now;
     }
 
     private bool TryTakeLocal(Account account, string corpId, string api)
@@ -215,17 +214,16 @@ public sealed partial class WeComBudget : IDisposable
         }, ClaimConflicts, ClaimBackoff, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Marks the current minute (or hour) used up in the shared counts, so that no claimer calls WeCom in it.</summary>
-    private async Task MarkUsedUpAsync(string corpId, string api, DateTimeOffset now, bool hour, CancellationToken cancellationToken)
+    /// <summary>Marks the current hour used up in the shared counts, so that no claimer calls WeCom in it.</summary>
+    private async Task MarkHourUsedUpAsync(string corpId, string api, DateTimeOffset now, CancellationToken cancellationToken)
     {
         await _created.EnsureAsync(cancellationToken).ConfigureAwait(false);
         var partition = TableKeys.Scoped(corpId, api);
-        var (rowKey, window, limit) = hour ? (HourRow, MinuteOf(now) / 60, PerHour) : (MinuteRow, MinuteOf(now), PerMinute);
+        var hour = MinuteOf(now) / 60;
         await OptimisticConcurrency.UpdateAsync<object>($"The WeCom budget of {api} in corp {corpId}", async () =>
         {
-            var (minuteRow, hourRow) = await ReadAsync(partition, cancellationToken).ConfigureAwait(false);
-            var row = hour ? hourRow : minuteRow;
-            var action = Write(row, partition, rowKey, window, Math.Max(limit, Used(row, window)), corpId, api, now, throttledAt: now);
+            var (_, row) = await ReadAsync(partition, cancellationToken).ConfigureAwait(false);
+            var action = Write(row, partition, HourRow, hour, Math.Max(PerHour, Used(row, hour)), corpId, api, now, throttledAt: now);
             Interlocked.Increment(ref _storageRequests);
             return await OptimisticConcurrency.TryWriteAsync(async () =>
                 (await _table.SubmitTransactionAsync([action], cancellationToken).ConfigureAwait(false)).GetRawResponse()).ConfigureAwait(false)
@@ -305,8 +303,8 @@ public sealed partial class WeComBudget : IDisposable
     [LoggerMessage(Level = LogLevel.Information, Message = "The WeCom budget of {Api} in corp {CorpId} is used up for this {Window}; calls go on at {Until:u}")]
     private partial void LogUsedUp(string api, string corpId, string window, DateTimeOffset until);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "WeCom answered 45009 to {Api} in corp {CorpId}: the {Window} is taken as used up until {Until:u}")]
-    private partial void LogWeComThrottled(string api, string corpId, string window, DateTimeOffset until);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "WeCom answered 45009 to {Api} in corp {CorpId} past its 60 s minute block: the corp's hour cap; calls wait until {Until:u}")]
+    private partial void LogHourCap(string api, string corpId, DateTimeOffset until);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The WeCom budget of {Api} in corp {CorpId} could not be marked used up after a 45009 (HTTP {Status}); other instances learn from their own")]
     private partial void LogNotMarked(string api, string corpId, int status);
