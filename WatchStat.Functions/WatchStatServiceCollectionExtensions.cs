@@ -21,6 +21,7 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton(sp => StorageClients.FromConfiguration(sp.GetRequiredService<IConfiguration>()));
         services.TryAddSingleton<HarvestStore>();
         services.TryAddSingleton<LivingStore>();
+        services.TryAddSingleton<Reports.LiveReports>();
         services.TryAddSingleton<InstallationStore>();
         services.TryAddSingleton<HarvestRuns>();
         services.TryAddSingleton<HarvestRequests>();

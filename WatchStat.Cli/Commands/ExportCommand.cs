@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using WatchStat.Cli.Reporting;
+using WatchStat.Reports;
 using WatchStat.Storage;
 
 namespace WatchStat.Cli.Commands;

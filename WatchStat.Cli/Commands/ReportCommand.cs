@@ -2,6 +2,7 @@ using System.ComponentModel;
 using Spectre.Console;
 using Spectre.Console.Cli;
 using WatchStat.Cli.Reporting;
+using WatchStat.Reports;
 using WatchStat.Storage;
 
 namespace WatchStat.Cli.Commands;
@@ -17,14 +18,24 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
         [CommandOption("--json")]
         [Description("Write the figures as JSON (camelCase; the shape is in the README) instead of tables.")]
         public bool Json { get; init; }
+
+        [CommandOption("--html <FILE>")]
+        [Description("Write the report page (self-contained HTML, as GET /api/lives/{livingid}/report serves it) to FILE, and the viewers' CSV beside it (FILE with .csv), which its download link opens.")]
+        public string? Html { get; init; }
     }
 
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         var livingId = settings.LivingId;
         if (CliHost.ResolveLive(settings) is not { } live) return ExitCodes.Usage;
+        if (settings.Html is not null && settings.Json)
+        {
+            CliHost.Stderr.MarkupLine("[red]error:[/] --html and --json write different things: give one of them.");
+            return ExitCodes.Usage;
+        }
         var storage = CliHost.OpenStorage();
         var store = new HarvestStore(storage);
+        if (settings.Html is { } file) return await WriteHtmlAsync(live, file, store, new LivingStore(storage), cancellationToken);
         var status = await store.GetAsync(live, cancellationToken);
         var info = await new LivingStore(storage).GetAsync(live, cancellationToken);
         var duration = info?.GetInt32("LivingDurationSeconds") is > 0 and var seconds ? seconds : (int?)null;
@@ -59,6 +70,38 @@ public sealed class ReportCommand : AsyncCommand<ReportCommand.Settings>
         Write(result, info?.GetString("Theme"));
         if (status is not null && status.State != HarvestStates.Completed)
             AnsiConsole.MarkupLineInterpolated($"[yellow]note:[/] run {status.RunId} is {status.State}: the figures are of the rows written so far.");
+        return ExitCodes.Ok;
+    }
+
+    /// <summary>The report page to a file, and the CSV export of the same rows beside it for the page's download link.</summary>
+    private static async Task<int> WriteHtmlAsync(LiveKey live, string file, HarvestStore store, LivingStore livings, CancellationToken cancellationToken)
+    {
+        var path = Path.GetFullPath(file);
+        if (Path.GetDirectoryName(path) is { } directory && !Directory.Exists(directory))
+        {
+            CliHost.Stderr.MarkupLineInterpolated($"[red]error:[/] the folder of '{file}' does not exist.");
+            return ExitCodes.Usage;
+        }
+        var data = await RowProgress.RunAsync(CliHost.Stderr, $"Reading the viewers of live {live.LivingId}", progress =>
+            new LiveReports(store, livings).ReadAsync(live, "default", count => progress(count), cancellationToken));
+        if (data is null)
+        {
+            CliHost.Stderr.MarkupLineInterpolated($"[red]error:[/] live '{live.LivingId}' is unknown: it has no harvest status and no viewer rows.");
+            return ExitCodes.Failed;
+        }
+        var csv = Path.ChangeExtension(path, ".csv");
+        if (string.Equals(csv, path, StringComparison.Ordinal)) csv = path + ".csv";
+        await using (var output = File.Create(csv))
+        {
+            await using var writer = ExportColumns.Create(ExportFormats.Csv, output);
+            await foreach (var row in store.ReadRowsAsync(live, cancellationToken)) await writer.WriteAsync(row, cancellationToken);
+            await writer.CompleteAsync(cancellationToken);
+        }
+        await using (var page = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false)))
+        {
+            await ReportPage.WriteAsync(page, data.Live, data.Report, data.Viewers, Uri.EscapeDataString(Path.GetFileName(csv)), cancellationToken);
+        }
+        AnsiConsole.MarkupLineInterpolated($"Wrote [bold]{path}[/] ({data.Viewers.Count:N0} viewers) and its CSV, [bold]{csv}[/].");
         return ExitCodes.Ok;
     }
 

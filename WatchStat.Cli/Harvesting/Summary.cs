@@ -1,5 +1,6 @@
 using Spectre.Console;
 using WatchStat.Cli.Reporting;
+using WatchStat.Reports;
 using WatchStat.Storage;
 
 namespace WatchStat.Cli.Harvesting;

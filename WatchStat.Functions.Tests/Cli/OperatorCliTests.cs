@@ -328,6 +328,29 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
         Assert.DoesNotContain("inviters", readable.Output);
     }
 
+    [Fact]
+    public async Task Report_html_writes_the_page_and_its_csv_beside_it_and_refuses_json_with_it()
+    {
+        var livingId = NewLiveId("plain");
+        Simulator.State.AddLive(livingId, new LiveSpec { Members = 30, Externals = 20 });
+        await HarvestAsync(livingId);
+        var page = NewFile(".html");
+
+        var written = await CliRunner.RunAsync(Environment, "report", livingId, "--html", page);
+        var both = await CliRunner.RunAsync(Environment, "report", livingId, "--html", NewFile(".html"), "--json");
+
+        Assert.True(written.ExitCode == 0, written.Output + written.Error);
+        var html = await File.ReadAllTextAsync(page);
+        Assert.StartsWith("<!doctype html>", html, StringComparison.Ordinal);
+        Assert.Contains($"<code id=\"livingid\">{livingId}</code>", html, StringComparison.Ordinal);
+        Assert.Contains($"href=\"{Path.GetFileName(Path.ChangeExtension(page, ".csv"))}\" download", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script src", html, StringComparison.Ordinal); // everything inlined
+        var csv = await File.ReadAllLinesAsync(Path.ChangeExtension(page, ".csv"));
+        Assert.Equal(50 + 1, csv.Length);
+        Assert.Equal(2, both.ExitCode);
+        Assert.Contains("--html and --json", both.Output + both.Error);
+    }
+
     // ---- errors ----
 
     [Theory]

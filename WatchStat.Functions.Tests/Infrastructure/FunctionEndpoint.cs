@@ -15,8 +15,8 @@ using WatchStat.Functions;
 namespace WatchStat.Tests.Infrastructure;
 
 /// <summary>
-/// <see cref="WeComCallbackFunction"/> on a real HTTP listener at 127.0.0.1, the way the Functions host serves it:
-/// the route <c>/api/wecom/callback/{app}</c>, the function activated from the app's container per request, its queue
+/// <see cref="WeComCallbackFunction"/> (and the report routes, <see cref="LiveReportFunctions"/>) on a real HTTP
+/// listener at 127.0.0.1, the way the Functions host serves them: the route <c>/api/wecom/callback/{app}</c>, the function activated from the app's container per request, its queue
 /// output sent to the queue, its result written by ASP.NET Core's own executors. The simulator calls it as WeCom
 /// calls the deployed app.
 /// </summary>
@@ -55,6 +55,19 @@ public sealed class FunctionEndpoint : IAsyncDisposable
             var output = await host.Activate<WeComCallbackFunction>().Run(context.Request, app, context.RequestAborted);
             foreach (var message in output.Messages) await queue.SendMessageAsync(message);
             await output.Result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+        });
+        // The report routes, as the host serves them (GET, the function activated per request).
+        app.MapGet("/api/lives/{livingid}/report", async (HttpContext context, string livingid) =>
+        {
+            endpoint!.Requests++;
+            var result = await host.Activate<LiveReportFunctions>().Report(context.Request, livingid, context.RequestAborted);
+            await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+        });
+        app.MapGet("/api/lives/{livingid}/export", async (HttpContext context, string livingid) =>
+        {
+            endpoint!.Requests++;
+            var result = await host.Activate<LiveReportFunctions>().Export(context.Request, livingid, context.RequestAborted);
+            await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
         });
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();

@@ -5,7 +5,7 @@ using System.Text.Json;
 using Azure.Data.Tables;
 using CsvHelper;
 
-namespace WatchStat.Cli.Reporting;
+namespace WatchStat.Reports;
 
 /// <summary>Writes viewer rows one at a time as they stream from the table; nothing is collected.</summary>
 public interface IViewerRowWriter : IAsyncDisposable

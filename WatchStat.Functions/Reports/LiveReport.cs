@@ -1,22 +1,30 @@
 using Azure.Data.Tables;
 using WatchStat.Storage;
 
-namespace WatchStat.Cli.Reporting;
+namespace WatchStat.Reports;
 
 /// <summary>One viewer row as the report needs it; nothing else of the row is kept.</summary>
+/// <param name="Id">The member's userid or the external user's external_userid.</param>
+/// <param name="Name">An external user's name, when WeCom gives one.</param>
+/// <param name="ExternalType">An external user's kind: 1 WeChat, 2 WeCom (企业微信).</param>
 public readonly record struct ReportViewer(
-    bool IsMember, int WatchTimeSeconds, bool IsComment, bool IsMic, string? InvitorUserId, string? InvitorExternalUserId)
+    bool IsMember, int WatchTimeSeconds, bool IsComment, bool IsMic, string? InvitorUserId, string? InvitorExternalUserId,
+    string Id = "", string? Name = null, int? ExternalType = null)
 {
     public static ReportViewer From(TableEntity row)
     {
         ArgumentNullException.ThrowIfNull(row);
+        var isMember = ViewerRows.IsMemberRowKey(row.RowKey);
         return new(
-            ViewerRows.IsMemberRowKey(row.RowKey),
+            isMember,
             row.GetInt32("WatchTimeSeconds") ?? 0,
             row.GetBoolean("IsComment") == true,
             row.GetBoolean("IsMic") == true,
             row.GetString("InvitorUserId"),
-            row.GetString("InvitorExternalUserId"));
+            row.GetString("InvitorExternalUserId"),
+            (isMember ? row.GetString("UserId") : row.GetString("ExternalUserId")) ?? "",
+            row.GetString("Name"),
+            row.GetInt32("ExternalType"));
     }
 }
 
@@ -39,7 +47,10 @@ public sealed class LiveReport(string livingId, int? durationSeconds)
     private readonly Accumulator _members = new();
     private readonly Accumulator _externals = new();
     private readonly Dictionary<(string Kind, string Id), InviterTally> _inviters = [];
+    private readonly Dictionary<string, string> _externalNames = new(StringComparer.Ordinal);
     private int _withInvitor;
+    private int _weChat;
+    private int _weCom;
 
     /// <summary>Viewer rows added so far.</summary>
     public int Viewers => _members.Viewers + _externals.Viewers;
@@ -47,6 +58,13 @@ public sealed class LiveReport(string livingId, int? durationSeconds)
     public void Add(in ReportViewer viewer)
     {
         (viewer.IsMember ? _members : _externals).Add(viewer, _duration);
+        if (!viewer.IsMember)
+        {
+            if (viewer.ExternalType == ExternalTypes.WeChat) _weChat++;
+            else if (viewer.ExternalType == ExternalTypes.WeCom) _weCom++;
+            // An external inviter is shown by name when its own viewer row has one.
+            if (viewer.Name is { Length: > 0 } name && viewer.Id.Length > 0) _externalNames[viewer.Id] = name;
+        }
 
         // A viewer names one invitor; should WeCom ever give both fields, the member invitor is the one counted.
         (string Kind, string Id)? invitor = viewer.InvitorUserId is { Length: > 0 } user ? (MemberKind, user)
@@ -92,7 +110,9 @@ public sealed class LiveReport(string livingId, int? durationSeconds)
                     .ThenBy(i => i.Key.Kind, StringComparer.Ordinal)
                     .ThenBy(i => i.Key.Id, StringComparer.Ordinal)
                     .Take(TopInviterCount)
-                    .Select((i, rank) => new TopInviter(rank + 1, i.Key.Kind, i.Key.Id, i.Value.Viewers, i.Value.WatchTimeSeconds))]));
+                    .Select((i, rank) => new TopInviter(rank + 1, i.Key.Kind, i.Key.Id, i.Value.Viewers, i.Value.WatchTimeSeconds,
+                        i.Key.Kind == ExternalKind ? _externalNames.GetValueOrDefault(i.Key.Id) : null))]),
+            new ExternalKinds(_weChat, _weCom, _externals.Viewers - _weChat - _weCom));
     }
 
     /// <summary>The median of sorted values: the middle one, or the mean of the two middle ones; 0 for none.</summary>
@@ -217,7 +237,18 @@ public sealed record LiveReportResult(
     ViewerFigures Members,
     ViewerFigures Externals,
     WatchTimeHistogram Histogram,
-    InviterFigures? Inviters);
+    InviterFigures? Inviters,
+    ExternalKinds ExternalKinds);
+
+/// <summary>External viewers by their kind: WeChat users (type 1), WeCom users of other corps (type 2), and neither given.</summary>
+public sealed record ExternalKinds(int WeChat, int WeCom, int Unknown);
+
+/// <summary>The external_type values of get_watch_stat's external users.</summary>
+public static class ExternalTypes
+{
+    public const int WeChat = 1;
+    public const int WeCom = 2;
+}
 
 /// <summary>Figures of a set of viewers (all of them, the members or the external viewers).</summary>
 /// <param name="WatchedHalf">Viewers who watched at least half of the live's duration; null when the duration is unknown.</param>
@@ -244,5 +275,8 @@ public sealed record HistogramBucket(string Label, int FromSeconds, int? ToSecon
 /// <param name="Top">The top ten by viewers brought (then by their watch time).</param>
 public sealed record InviterFigures(int ViewersWithInvitor, int Inviters, IReadOnlyList<TopInviter> Top);
 
-/// <summary>An invitor: <c>member</c> (a userid) or <c>external</c> (an external_userid), the viewers it brought and their total watch time.</summary>
-public sealed record TopInviter(int Rank, string Kind, string Id, int Viewers, long WatchTimeSeconds);
+/// <summary>
+/// An invitor: <c>member</c> (a userid) or <c>external</c> (an external_userid), the viewers it brought and their total
+/// watch time; an external invitor's name when its own viewer row has one.
+/// </summary>
+public sealed record TopInviter(int Rank, string Kind, string Id, int Viewers, long WatchTimeSeconds, string? Name = null);

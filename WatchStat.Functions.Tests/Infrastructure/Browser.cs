@@ -1,0 +1,56 @@
+using Microsoft.Playwright;
+
+namespace WatchStat.Tests.Infrastructure;
+
+/// <summary>
+/// A headless Chromium for the report pages' tests: Debian's <c>chromium</c> (CI installs it with apt-get), or the
+/// browser <c>WATCHSTAT_CHROMIUM</c> names, driven by Playwright for .NET. Playwright's own browser downloads are
+/// never used. None found: the browser tests are skipped with <see cref="Missing"/> (CI fails instead, in .ci/run).
+/// </summary>
+public static class Browser
+{
+    public const string Variable = "WATCHSTAT_CHROMIUM";
+
+    private static readonly string[] Candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome", "/usr/bin/google-chrome-stable"];
+
+    /// <summary>The browser's executable, or null.</summary>
+    public static string? Find() =>
+        Environment.GetEnvironmentVariable(Variable) is { Length: > 0 } given ? (File.Exists(given) ? given : null) : Candidates.FirstOrDefault(File.Exists);
+
+    public static string Missing =>
+        $"No Chromium: install Debian's (sudo apt-get install chromium fonts-noto-cjk) or set {Variable} to a Chromium or Chrome executable; the report pages' browser tests need one.";
+
+    /// <summary>Starts Playwright and the browser, headless.</summary>
+    public static async Task<(IPlaywright Playwright, IBrowser Browser)> LaunchAsync()
+    {
+        var executable = Find() ?? throw new InvalidOperationException(Missing);
+        var playwright = await Playwright.CreateAsync();
+        try
+        {
+            var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = executable, Headless = true });
+            return (playwright, browser);
+        }
+        catch
+        {
+            playwright.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Where the tests write their screenshots: artifacts/screenshots in the repository.</summary>
+    public static string ScreenshotPath(string name)
+    {
+        var folder = RepoPaths.Combine("artifacts", "screenshots");
+        Directory.CreateDirectory(folder);
+        return Path.Combine(folder, name);
+    }
+}
+
+/// <summary>A test that needs a browser: skipped, saying what to install, when there is none.</summary>
+public sealed class BrowserFactAttribute : FactAttribute
+{
+    public BrowserFactAttribute()
+    {
+        if (Browser.Find() is null) Skip = Browser.Missing;
+    }
+}
