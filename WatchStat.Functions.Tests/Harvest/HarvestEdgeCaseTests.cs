@@ -18,9 +18,12 @@ public sealed class HarvestEdgeCaseTests : PipelineTest
         var runId = (await PostHarvestAsync(livingId)).Json.GetProperty("harvest").GetProperty("runId").GetString()!;
         await NewDriver().DrainAsync();
 
-        RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, await RowsAsync(livingId), runId);
+        var rows = await RowsAsync(livingId);
+        RowAssertions.MatchSimulator(Simulator.State.FindLive(livingId)!, rows, runId);
         var status = await StatusAsync(livingId);
         Assert.Equal((HarvestStates.Completed, 700, 450), (status.State, status.MembersWritten, status.ExternalWritten));
+        // The run's watch time is that of its rows: each repeated viewer once, as its row has it.
+        Assert.Equal(rows.Sum(r => (long)r.GetInt32("WatchTimeSeconds")!.Value), status.WatchTimeSeconds);
     }
 
     [Fact]

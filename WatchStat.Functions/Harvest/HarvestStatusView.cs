@@ -16,7 +16,8 @@ public sealed record HarvestStatusView(
     DateTimeOffset StartedAt,
     DateTimeOffset UpdatedAt,
     DateTimeOffset? CompletedAt,
-    HarvestErrorView? LastError)
+    HarvestErrorView? LastError,
+    long? WatchTimeSeconds = null)
 {
     public static HarvestStatusView From(HarvestRecord record) => new(
         record.LivingId,
@@ -31,7 +32,8 @@ public sealed record HarvestStatusView(
         record.StartedAt,
         record.UpdatedAt,
         record.CompletedAt,
-        record.LastErrorMessage is null ? null : new HarvestErrorView(record.LastErrorCode, record.LastErrorMessage));
+        record.LastErrorMessage is null ? null : new HarvestErrorView(record.LastErrorCode, record.LastErrorMessage),
+        record.WatchTimeSeconds);
 }
 
 /// <summary>Why a run failed: WeCom's errcode when it gave one, and the message (never a token).</summary>

@@ -156,12 +156,13 @@ public sealed partial class HarvestStep(
         status.NextKey = string.IsNullOrEmpty(lastResult.NextKey) ? status.NextKey : lastResult.NextKey;
         status.UpdatedAt = now;
         status.LastMessageId = deliveryId;
-        var keys = pages.Select(p => (p.Page, (IReadOnlyList<string>)[.. p.Rows!.Rows.Select(r => r.RowKey)])).ToList();
+        var keys = pages.Select(p => (p.Page, (IReadOnlyList<string>)[.. p.Rows!.Rows.Select(HarvestStore.KeyLine)])).ToList();
         var (members, externals) = (pages.Sum(p => p.Rows!.Members), pages.Sum(p => p.Rows!.Externals));
         if (lastResult.IsLastPage)
         {
-            // Exact counts: a viewer WeCom lists on two pages is one row, and counted once.
-            (status.MembersWritten, status.ExternalWritten) = await store.CountDistinctAsync(
+            // Exact counts: a viewer WeCom lists on two pages is one row, and counted once; the run's total watch time
+            // is that of those rows (for the lives overview, which never reads viewer rows).
+            (status.MembersWritten, status.ExternalWritten, status.WatchTimeSeconds) = await store.CountDistinctAsync(
                 status.Live, status.RunId, pages[0].Page, keys.SelectMany(k => k.Item2),
                 (status.MembersWritten + members, status.ExternalWritten + externals), cancellationToken);
             status.State = HarvestStates.Completed;

@@ -63,6 +63,12 @@ public sealed class HarvestRecord : ITableEntity
     /// <summary>Throttles (45009/45033) in a row on the current page; 0 once a page goes through.</summary>
     public int Throttles { get; set; }
 
+    /// <summary>
+    /// The completed run's total watch time, seconds, over its distinct viewer rows (what the lives overview shows
+    /// without reading them); null before completion, or for a run whose page records predate it.
+    /// </summary>
+    public long? WatchTimeSeconds { get; set; }
+
     /// <summary>WeCom's throttles over the whole run.</summary>
     public int ThrottledTotal { get; set; }
 

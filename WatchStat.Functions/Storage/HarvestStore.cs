@@ -186,23 +186,33 @@ public sealed class HarvestStore(StorageClients storage)
     /// and the keys of the pages from <paramref name="page"/> on: exact, whatever WeCom repeated across pages.
     /// <paramref name="expected"/> (the running counts) sizes the sets once instead of growing them.
     /// </summary>
-    public async Task<(int Members, int Externals)> CountDistinctAsync(
+    public async Task<(int Members, int Externals, long? WatchTimeSeconds)> CountDistinctAsync(
         LiveKey live, string runId, int page, IEnumerable<string> pageRowKeys, (int Members, int Externals) expected, CancellationToken cancellationToken)
     {
         // Keys are kept as 128-bit hashes (a collision among a live's viewers is a 1 in 10^30 event), so counting a
         // 100,000-viewer live holds a few MB, not every key; members and externals are told apart before hashing.
-        var members = new HashSet<UInt128>(Math.Max(0, expected.Members));
-        var externals = new HashSet<UInt128>(Math.Max(0, expected.Externals));
-        void Add(ReadOnlySpan<char> key) => (key.StartsWith(ViewerRows.MemberPrefix, StringComparison.Ordinal) ? members : externals).Add(Hash(key));
+        // Each key's watch time is the one of its last page (the row that page wrote is the one that stays).
+        var members = new Dictionary<UInt128, int>(Math.Max(0, expected.Members));
+        var externals = new Dictionary<UInt128, int>(Math.Max(0, expected.Externals));
+        var watchKnown = true;
+        void Add(ReadOnlySpan<char> line)
+        {
+            var tab = line.IndexOf('\t');
+            var key = tab < 0 ? line : line[..tab];
+            var watch = 0;
+            if (tab < 0 || !int.TryParse(line[(tab + 1)..], System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out watch))
+                watchKnown = false; // a page record written before watch times were kept
+            (key.StartsWith(ViewerRows.MemberPrefix, StringComparison.Ordinal) ? members : externals)[Hash(key)] = watch;
+        }
 
-        foreach (var key in pageRowKeys) Add(key);
         var filter = TableClient.CreateQueryFilter(
             $"PartitionKey eq {live.PartitionKey} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
-        // Small query pages: a page record holds a page's keys, and a thousand at once would be megabytes.
+        // Small query pages: a page record holds a page's keys, and a thousand at once would be megabytes. They come
+        // in page order (the RowKey), before the pages not recorded yet, so a later page's watch time wins.
         await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 100, cancellationToken: cancellationToken))
         {
             if (manifest.GetString("RunId") != runId || manifest.GetInt32("Page") >= page) continue;
-            foreach (var (name, value) in manifest)
+            foreach (var (name, value) in manifest.OrderBy(p => KeysOrder(p.Key)))
             {
                 if (!name.StartsWith("Keys", StringComparison.Ordinal) || value is not string text) continue;
                 foreach (var range in text.AsSpan().Split('\n'))
@@ -211,8 +221,17 @@ public sealed class HarvestStore(StorageClients storage)
                 }
             }
         }
-        return (members.Count, externals.Count);
+        foreach (var line in pageRowKeys) Add(line);
+        return (members.Count, externals.Count, watchKnown ? members.Values.Sum(w => (long)w) + externals.Values.Sum(w => (long)w) : null);
     }
+
+    /// <summary>The order of a page record's key properties: Keys, Keys2, Keys3...</summary>
+    private static int KeysOrder(string name) =>
+        name == "Keys" ? 1 : name.StartsWith("Keys", StringComparison.Ordinal) && int.TryParse(name.AsSpan(4), out var n) ? n : int.MaxValue;
+
+    /// <summary>A viewer row's line in a page record: its RowKey, a tab (escaped keys never hold one) and its watch time.</summary>
+    public static string KeyLine(TableEntity row) =>
+        row.RowKey + "\t" + (row.GetInt32("WatchTimeSeconds") ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     private static UInt128 Hash(ReadOnlySpan<char> key) => System.IO.Hashing.XxHash128.HashToUInt128(System.Runtime.InteropServices.MemoryMarshal.AsBytes(key));
 
