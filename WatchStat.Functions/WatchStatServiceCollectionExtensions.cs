@@ -22,6 +22,7 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddSingleton<HarvestStore>();
         services.TryAddSingleton<LivingStore>();
         services.TryAddSingleton<Reports.LiveReports>();
+        services.TryAddSingleton<Reports.LivesOverview>();
         services.TryAddSingleton<InstallationStore>();
         services.TryAddSingleton<HarvestRuns>();
         services.TryAddSingleton<HarvestRequests>();

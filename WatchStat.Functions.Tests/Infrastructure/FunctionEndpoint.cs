@@ -63,6 +63,12 @@ public sealed class FunctionEndpoint : IAsyncDisposable
             var result = await host.Activate<LiveReportFunctions>().Report(context.Request, livingid, context.RequestAborted);
             await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
         });
+        app.MapGet("/api/lives", async (HttpContext context) =>
+        {
+            endpoint!.Requests++;
+            var result = await host.Activate<LiveReportFunctions>().Overview(context.Request, context.RequestAborted);
+            await result.ExecuteResultAsync(new ActionContext(context, context.GetRouteData(), new ActionDescriptor()));
+        });
         app.MapGet("/api/lives/{livingid}/export", async (HttpContext context, string livingid) =>
         {
             endpoint!.Requests++;

@@ -56,6 +56,8 @@ public sealed class LivingStore(StorageClients storage)
         };
         foreach (var key in row.Keys.Where(k => row[k] is null).ToList()) row.Remove(key);
         await Livings.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);
+        if ((FromUnix(info.LivingStart) ?? FromUnix(info.ReserveStart)) is { } date)
+            await Livings.UpsertEntityAsync(DateEntry(live, app, date), TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
@@ -72,6 +74,7 @@ public sealed class LivingStore(StorageClients storage)
             },
             TableUpdateMode.Merge, cancellationToken);
         await Livings.UpsertEntityAsync(ArrivalEntry(live, app, via, at), TableUpdateMode.Replace, cancellationToken);
+        await Livings.UpsertEntityAsync(DateEntry(live, app, at), TableUpdateMode.Replace, cancellationToken);
     }
 
     /// <summary>
@@ -112,6 +115,53 @@ public sealed class LivingStore(StorageClients storage)
         return [.. latest.Values];
     }
 
+    /// <summary>
+    /// PartitionKey of the index of lives by date, in <c>Livings</c>: one row per live and date (RowKey the date, 19
+    /// digits of ticks, then the live's PartitionKey), written with its info (the date: its start, else its reserved
+    /// start) and with its arrival (the arrival's time). The lives overview reads a date range of it, never the table.
+    /// A live whose date changed (it started at another time than reserved, or its info came after its arrival) leaves
+    /// an entry whose date is no longer the live's: readers skip those (<see cref="DateOf"/>) and remove them.
+    /// </summary>
+    public const string DatesPartition = "%dates";
+
+    public static TableEntity DateEntry(LiveKey live, string app, DateTimeOffset date) =>
+        new(DatesPartition, ArrivalRowKey(date) + live.PartitionKey)
+        {
+            ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["App"] = app, ["Date"] = date,
+        };
+
+    /// <summary>A live's date for the overview: its start, else its reserved start, else when it arrived; null for none.</summary>
+    public static DateTimeOffset? DateOf(TableEntity row) =>
+        row.GetDateTimeOffset("LivingStart") ?? row.GetDateTimeOffset("ReserveStart") ?? row.GetDateTimeOffset("ArrivedAt");
+
+    /// <summary>The index entries of lives dated from <paramref name="from"/> (inclusive) to <paramref name="to"/> (exclusive), stale ones included.</summary>
+    public async Task<IReadOnlyList<(LiveKey Live, string App, DateTimeOffset Date, TableEntity Entry)>> DatedAsync(
+        DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken)
+    {
+        await EnsureCreatedAsync(cancellationToken);
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {DatesPartition} and RowKey ge {ArrivalRowKey(from)} and RowKey lt {ArrivalRowKey(to)}");
+        var entries = new List<(LiveKey, string, DateTimeOffset, TableEntity)>();
+        await foreach (var row in Livings.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken))
+        {
+            entries.Add((new LiveKey(row.GetString("CorpId") ?? "", row.GetString("LivingId")), row.GetString("App") ?? WeComApp.DefaultName,
+                row.GetDateTimeOffset("Date")!.Value, row));
+        }
+        return entries;
+    }
+
+    /// <summary>Removes an index entry whose date is no longer its live's; best effort (another reader may have done it).</summary>
+    public async Task ForgetDateAsync(TableEntity entry, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Livings.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, Azure.ETag.All, cancellationToken);
+        }
+        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
+        {
+        }
+    }
+
     /// <summary>Deletes the arrivals index's entries from before <paramref name="before"/>: no window reaches back to them any more.</summary>
     public async Task<int> PruneArrivalsAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
@@ -127,10 +177,6 @@ public sealed class LivingStore(StorageClients storage)
         return pruned;
     }
 
-    /// <summary>
-    /// What the stored info of a live says of reading it again: a reason when it is final (expired, cancelled, or ended
-    /// before <paramref name="windowStart"/>: WeCom's answer can no longer change anything), null when it must be read.
-    /// </summary>
     /// <summary>
     /// The info a row holds when it was read from WeCom at or after <paramref name="since"/> (its <c>RefreshedAt</c>):
     /// a night's discovery that comes back to an anchor (after a throttle) decides on it instead of reading it again.
@@ -160,6 +206,10 @@ public sealed class LivingStore(StorageClients storage)
         };
     }
 
+    /// <summary>
+    /// What the stored info of a live says of reading it again: a reason when it is final (expired, cancelled, or ended
+    /// before <paramref name="windowStart"/>: WeCom's answer can no longer change anything), null when it must be read.
+    /// </summary>
     public static string? FinalReason(TableEntity? row, DateTimeOffset windowStart, int lookbackDays)
     {
         if (row?.GetInt32("Status") is not { } status) return null;
