@@ -8,9 +8,11 @@
 # artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
 # --latency-viewers N (20000), --host-lives N (10), --fleet-anchors N (50; the issue's 200 takes about an hour on
 # Azurite, see Program.cs), --fleet-lives N (300 per anchor), --load-lives N (50), --load-viewers N (2000),
-# --load-instances N (4), --sweep-finished N (10000),
-# --only host|local|fleet (the real host with the queue path beside it; all but the real host and the fleet; or the
-# fleet alone; written to artifacts/benchmark-host.md / -local.md / -fleet.md), --out FILE.
+# --load-instances N (4), --sweep-finished N (10000), --page-viewers N,N (20000,100000: figure 14, a live's report page
+# of each size loaded in headless Chromium, skipped when no chromium is found),
+# --only host|local|fleet|page (the real host with the queue path beside it; all but the real host and the fleet; the
+# fleet alone; or the report page alone; written to artifacts/benchmark-host.md / -local.md / -fleet.md / -page.md),
+# --out FILE.
 # Exit code 1 when a goal is missed.
 set -euo pipefail
 cd "$(dirname "$0")"

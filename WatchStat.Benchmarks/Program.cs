@@ -34,14 +34,17 @@ var loadLives = IntOption("--load-lives", 50);
 var loadViewers = IntOption("--load-viewers", 2_000);
 var loadInstances = IntOption("--load-instances", 4);
 const int loadPerMinute = 600, loadPerHour = 6_000;
+// (14): a live's report page of each size, loaded in headless Chromium, --repeat times each.
+var pageViewers = (Option("--page-viewers") ?? "20000,100000").Split(',').Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToList();
 // --only host: the real-host figures (9, 10) and, beside them, the queue path they compare with (5). --only local: all
-// but 9, 10 and the fleet's. --only fleet: the fleet's figures (11, 13) alone.
+// but 9, 10 and the fleet's. --only fleet: the fleet's figures (11, 12, 13) alone. --only page: the report page (14).
 var only = Option("--only");
-if (only is not (null or "host" or "local" or "fleet"))
+if (only is not (null or "host" or "local" or "fleet" or "page"))
 {
-    await Console.Error.WriteLineAsync($"--only takes host, local or fleet, not '{only}'.");
+    await Console.Error.WriteLineAsync($"--only takes host, local, fleet or page, not '{only}'.");
     return 2;
 }
+var pages = only is null or "local" or "page";
 var local = only is null or "local";
 var hosted = only is null or "host";
 var fleet = only is null or "fleet";
@@ -73,6 +76,8 @@ AnsiConsole.MarkupLine(only == "fleet"
     ? $"[bold]WatchStat benchmark, the fleet[/]: {Markup.Escape(Report.Machine)}; each figure once; WeCom:MaxCallsPerMinute {FleetMeasurements.MaxCallsPerMinute}."
     : $"[bold]WatchStat benchmark[/]: {Markup.Escape(Report.Machine)}; {repeat} runs of each figure; WeCom:MaxCallsPerMinute 10000.");
 if (hosted && launcher is null) AnsiConsole.MarkupLine($"[yellow]Figure 9 skipped.[/] {Markup.Escape(FunctionsHostLauncher.Missing)}");
+var browserPath = pages ? Browser.Find() : null;
+if (pages && browserPath is null) AnsiConsole.MarkupLine($"[yellow]Figure 14 skipped.[/] {Markup.Escape(Browser.Missing)}");
 var raw = new List<double>();
 var harvests = new List<HarvestFigures>();
 var small = new List<HarvestFigures>();
@@ -102,6 +107,25 @@ for (var run = 1; run <= repeat && (local || hosted); run++)
     await Step($"run {run}: (4) CLI harvest at 50 ms a call, {latencyViewers:N0} viewers", async () => latency.Add(await measure.CliHarvestAsync(latencyViewers, latencyMs: 50)));
     await Step($"run {run}: (5) queue path, {latencyViewers:N0} viewers", async () => queue.AddRange(await measure.QueuePageOverheadMsAsync(latencyViewers)));
     await Step($"run {run}: (6) CLI harvest, {smallViewers:N0} viewers, and (8) its export", () => HarvestAndExportAsync(smallViewers, small, exportSmall));
+}
+
+// (14) The report page: a CLI harvest of each size, then the page loaded --repeat times.
+var pageLoads = new List<PageLoadFigures>();
+if (browserPath is not null)
+{
+    var (playwright, browser) = await Browser.LaunchAsync();
+    using (playwright)
+    await using (browser)
+    {
+        foreach (var size in pageViewers)
+        {
+            await Step($"(14) report page of {size:N0} viewers: harvest, then {repeat} loads in headless Chromium", async () =>
+            {
+                var harvested = await measure.CliHarvestAsync(size);
+                for (var run = 0; run < repeat; run++) pageLoads.Add(await new ReportPageLoad(app).MeasureAsync(browser, harvested.LivingId, size));
+            });
+        }
+    }
 }
 
 // The fleet, once each (a figure takes minutes): the app's services in this process on a clock of their own, with a
@@ -253,6 +277,24 @@ if (recovery is { } r)
     ]);
 }
 
+foreach (var size in pageViewers)
+{
+    var of = pageLoads.Where(p => p.Viewers == size).ToList();
+    if (of.Count == 0) continue;
+    figures.AddRange(
+    [
+        new("14", $"report page, {size:N0} viewers: the route reads the status, Livings and viewer rows (Azurite)", of.Select(p => p.ReadMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: the route writes the page", of.Select(p => p.WriteMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: HTML size (ECharts and every viewer inlined)", of.Select(p => p.HtmlMegabytes).ToList(), "MB", "0.0", "", null),
+        new("14", $"report page, {size:N0} viewers: navigation → first contentful paint (headless Chromium, from the page's file)", of.Select(p => p.FirstContentfulPaintMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: navigation → ready (charts drawn, table's first page shown)", of.Select(p => p.ReadyMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: route's work + ready (time to first render for its reader, transfer aside)", of.Select(p => p.ReadMs + p.WriteMs + p.ReadyMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: longest main-thread task while loading", of.Select(p => p.LongestTaskMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: JavaScript heap used when ready (after a GC)", of.Select(p => p.JsHeapMb).ToList(), "MB", "0.0", "", null),
+        new("14", $"report page, {size:N0} viewers: filter by an id → table updated (150 ms debounce included)", of.Select(p => p.FilterMs).ToList(), "ms", "N0", "", null),
+        new("14", $"report page, {size:N0} viewers: sort every viewer by id → first page shown", of.Select(p => p.SortMs).ToList(), "ms", "N0", "", null),
+    ]);
+}
 if (discovery is { } d)
 {
     var (night1, night2) = (d.Night1, d.Night2);
