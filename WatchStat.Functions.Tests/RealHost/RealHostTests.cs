@@ -219,6 +219,37 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
     }
 
     [RealHostFact]
+    public async Task The_report_export_and_overview_routes_serve_a_harvested_live_with_the_key_and_401_without()
+    {
+        var livingId = NewLiveId("30m20x");
+        using var http = host.App.CreateClient();
+        using (var post = await PostAsync(http, livingId)) Assert.Equal(HttpStatusCode.Accepted, post.StatusCode);
+        await WaitForStateAsync(host.AppStore, livingId, HarvestStates.Completed);
+
+        using var report = await http.GetAsync($"api/lives/{livingId}/report");
+        Assert.Equal((HttpStatusCode.OK, "text/html"), (report.StatusCode, report.Content.Headers.ContentType?.MediaType));
+        var html = await report.Content.ReadAsStringAsync();
+        Assert.Contains("data-figure=\"all.viewers\" data-value=\"50\"", html, StringComparison.Ordinal);
+        using var export = await http.GetAsync($"api/lives/{livingId}/export?format=csv");
+        Assert.Equal(HttpStatusCode.OK, export.StatusCode);
+        Assert.Equal(50 + 1, (await export.Content.ReadAsStringAsync()).Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "api/lives");
+        request.Headers.Accept.ParseAdd("application/json");
+        using var overview = await http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, overview.StatusCode);
+        var live = JsonDocument.Parse(await overview.Content.ReadAsStringAsync()).RootElement.GetProperty("lives").EnumerateArray()
+            .Single(l => l.GetProperty("livingId").GetString() == livingId); // dated when it arrived: no info of it yet
+        Assert.Equal((HarvestStates.Completed, 50), (live.GetProperty("state").GetString(), live.GetProperty("viewers").GetInt32()));
+
+        using var anonymous = host.App.CreateClient(withKey: false);
+        foreach (var path in new[] { $"api/lives/{livingId}/report", $"api/lives/{livingId}/export", "api/lives" })
+        {
+            using var refused = await anonymous.GetAsync(path);
+            Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{path} without a key: {(int)refused.StatusCode}");
+        }
+    }
+
+    [RealHostFact]
     public async Task No_secret_token_or_key_appears_anywhere_in_the_hosts_output()
     {
         // Callback traffic of its own, in the host that has the keys: a URL check, an event, a refused one.
