@@ -30,7 +30,8 @@ public sealed class MigrateCommand : AsyncCommand<MigrateCommand.Settings>
         var verb = settings.DryRun ? "would move" : "moved";
         AnsiConsole.MarkupLine(Markup.Escape(
             $"{(settings.DryRun ? "Dry run: " : "")}{report.Lives:N0} lives {verb} to corp-scoped keys: {report.HarvestRows:N0} Harvests rows, "
-            + $"{report.ViewerRows:N0} WatchStats rows, {report.LivingRows:N0} Livings rows, {report.IndexEntries:N0} active-run index entries."));
+            + $"{report.ViewerRows:N0} WatchStats rows, {report.LivingRows:N0} Livings rows, {report.IndexEntries:N0} active-run index entries; "
+            + $"{report.DateEntries:N0} lives {(settings.DryRun ? "would be" : "")} dated for the lives overview.").Replace("  ", " ", StringComparison.Ordinal));
         foreach (var skip in report.Skipped) AnsiConsole.MarkupLineInterpolated($"[yellow]skipped[/] {skip}");
         if (report.Lives == 0 && report.LivingRows == 0 && report.Skipped.Count == 0) AnsiConsole.MarkupLine("Nothing to migrate: every row is in today's layout.");
         return report.Skipped.Count == 0 ? ExitCodes.Ok : ExitCodes.Failed;

@@ -5,7 +5,8 @@ using WatchStat.WeCom;
 namespace WatchStat.Storage;
 
 /// <summary>What a migration did (or, in a dry run, would do).</summary>
-public sealed record MigrationReport(int Lives, int HarvestRows, int ViewerRows, int LivingRows, int IndexEntries, IReadOnlyList<string> Skipped);
+/// <param name="DateEntries">Lives (re)entered in the Livings index of lives by date, which the lives overview reads and versions before it did not write.</param>
+public sealed record MigrationReport(int Lives, int HarvestRows, int ViewerRows, int LivingRows, int IndexEntries, int DateEntries, IReadOnlyList<string> Skipped);
 
 /// <summary>
 /// Moves rows written before lives were keyed by corp (PartitionKey the escaped livingid, no <c>CorpId</c>) to the
@@ -98,7 +99,27 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             await _harvests.UpsertEntityAsync(replacement, TableUpdateMode.Replace, cancellationToken);
             await DeleteAsync(_harvests, entry, cancellationToken);
         }
-        return new MigrationReport(lives, harvestRows, viewerRows, livingRows, indexEntries, skipped);
+        var dateEntries = await IndexDatesAsync(dryRun, cancellationToken);
+        return new MigrationReport(lives, harvestRows, viewerRows, livingRows, indexEntries, dateEntries, skipped);
+    }
+
+    /// <summary>
+    /// Every live's entry in the index of lives by date (<see cref="LivingStore.DatesPartition"/>), which versions
+    /// before the lives overview did not write: one scan of the Livings rows (a one-off, here), and the entries
+    /// upserted 100 per transaction. An entry's key is its date and live, so writing it again changes nothing.
+    /// </summary>
+    private async Task<int> IndexDatesAsync(bool dryRun, CancellationToken cancellationToken)
+    {
+        var entries = new List<TableEntity>();
+        await foreach (var row in _livings.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"RowKey eq {LivingStore.InfoRowKey}"), cancellationToken: cancellationToken))
+        {
+            if (row.PartitionKey.StartsWith('%') || !LiveKey.TryParse(row.PartitionKey, out var live) || LivingStore.DateOf(row) is not { } date) continue;
+            entries.Add(LivingStore.DateEntry(live, row.GetString("App") ?? WeComApp.DefaultName, date));
+        }
+        if (dryRun) return entries.Count;
+        foreach (var chunk in entries.DistinctBy(e => e.RowKey).Chunk(HarvestStore.MaxBatchSize))
+            await _livings.SubmitTransactionAsync(chunk.Select(e => new TableTransactionAction(TableTransactionActionType.UpsertReplace, e)), cancellationToken);
+        return entries.Count;
     }
 
     /// <summary>A moved live that arrived from outside goes on the arrivals index, which the old layout did not have.</summary>
