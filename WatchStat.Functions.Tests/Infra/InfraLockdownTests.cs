@@ -80,7 +80,9 @@ public sealed class InfraLockdownTests
         var account = Assert.Single(snapshot.Resources("Microsoft.Storage/storageAccounts"))["id"]!.GetValue<string>();
 
         var scopes = ScopesOf(snapshot, QueueDataContributor);
-        Assert.Equal(queues.Select(q => $"{account}/queueServices/default/queues/{q}"), scopes.Order(StringComparer.Ordinal));
+        var queuePrefix = $"{account}/queueServices/default/queues/";
+        Assert.All(scopes, scope => Assert.StartsWith(queuePrefix, scope, StringComparison.Ordinal));
+        Assert.Equal(queues, scopes.Select(scope => scope[queuePrefix.Length..]).Order(StringComparer.Ordinal));
 
         // Each queue exists from the template (a role cannot be scoped to a queue the host would create later).
         var created = snapshot.Resources("Microsoft.Storage/storageAccounts/queueServices/queues").Select(q => q["id"]!.GetValue<string>()).ToHashSet();
