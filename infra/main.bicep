@@ -102,6 +102,28 @@ param wecomBudgetPercent int = 80
 @description('true: route the app\'s outbound traffic through a NAT gateway with a static public IP (output WECOM_EGRESS_IP) for WeCom\'s trusted-IP list. Adds a VNet, a NAT gateway and a public IP, which cost money while they exist.')
 param staticEgressIp bool = false
 
+// Private endpoints live in a virtual network, and the app reaches them only through its VNet integration, which
+// the static egress option (staticEgressIp) is: its network gets a second subnet for the endpoints. Without it the
+// app would have no route to a storage account or vault whose public access is off, so the combination is refused.
+@description('true: storage (blob, queue, table) and Key Vault get private endpoints in the virtual network, private DNS zones linked to it, and public network access Disabled. Needs staticEgressIp (the VNet the app is integrated with). The operator then reaches the vault and the tables only from inside that network (README, "Private networking").')
+param privateNetworking bool = false
+
+@description('true: App Service authentication requires a Microsoft Entra sign-in for every route except the WeCom callbacks (/api/wecom/callback/<app>), which WeCom calls without one. Needs entraClientId.')
+param entraSignIn bool = false
+
+@description('Application (client) id of the Microsoft Entra app registration that signs users in (entraSignIn); empty when entraSignIn is false. Not a secret.')
+param entraClientId string = ''
+
+@description('privateNetworking once checked against staticEgressIp: fail() when private endpoints are asked for without the VNet.')
+var checkedPrivateNetworking = privateNetworking && !staticEgressIp
+  ? fail('privateNetworking needs staticEgressIp: the private endpoints are placed in the virtual network that staticEgressIp creates, and only the app\'s integration with that network reaches storage and Key Vault once their public access is off; set staticEgressIp (WECOM_STATIC_EGRESS_IP) to true as well')
+  : privateNetworking
+
+@description('entraSignIn once checked: fail() when it is on without the app registration\'s client id.')
+var checkedEntraSignIn = entraSignIn && empty(entraClientId)
+  ? fail('entraSignIn needs entraClientId: the application (client) id of the Microsoft Entra app registration that signs users in (WATCHSTAT_ENTRA_CLIENT_ID)')
+  : entraSignIn
+
 @description('Tags on every resource; azd finds its environment by azd-env-name.')
 var tags tagSet = {
   'azd-env-name': environmentName
@@ -224,10 +246,13 @@ module storage 'core/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     // The page queue, the nightly discovery's queue (one message per anchor), and the poison queues their
-    // messages move to after host.json's maxDequeueCount.
+    // messages move to after host.json's maxDequeueCount; harvest-pages-poison has a trigger of its own
+    // (HarvestPoisonFunction), whose failed messages the host moves to harvest-pages-poison-poison. The identity's
+    // queue role is scoped to exactly these queues, so every queue the host or the app touches must be here.
     queueNames: [
       'harvest-pages'
       'harvest-pages-poison'
+      'harvest-pages-poison-poison'
       'discover-anchors'
       'discover-anchors-poison'
     ]
@@ -239,6 +264,7 @@ module storage 'core/storage.bicep' = {
       'WeComBudget'
     ]
     identityName: names.identity
+    privateNetworking: checkedPrivateNetworking
   }
   dependsOn: [
     identity
@@ -255,6 +281,7 @@ module keyVault 'core/key-vault.bicep' = {
     operatorPrincipalId: principalId
     operatorPrincipalType: principalType
     appWritesSecrets: appWritesSecrets
+    privateNetworking: checkedPrivateNetworking
   }
   dependsOn: [
     identity
@@ -269,7 +296,24 @@ module egress 'core/egress.bicep' = if (staticEgressIp) {
     publicIpName: names.publicIp
     location: location
     tags: tags
+    privateEndpoints: checkedPrivateNetworking
   }
+}
+
+module privateEndpoints 'core/private-endpoints.bicep' = if (checkedPrivateNetworking) {
+  scope: rg
+  params: {
+    storageAccountName: names.storage
+    keyVaultName: names.keyVault
+    virtualNetworkId: egress.?outputs.virtualNetworkId ?? ''
+    subnetId: egress.?outputs.privateEndpointSubnetId ?? ''
+    location: location
+    tags: tags
+  }
+  dependsOn: [
+    storage
+    keyVault
+  ]
 }
 
 module functionApp 'app/function-app.bicep' = {
@@ -295,12 +339,16 @@ module functionApp 'app/function-app.bicep' = {
     harvestStallSeconds: harvestStallSeconds
     wecomMaxCallsPerMinute: wecomMaxCallsPerMinute
     wecomBudgetPercent: wecomBudgetPercent
+    entraSignIn: checkedEntraSignIn
+    entraClientId: entraClientId
   }
-  // The app starts with its role assignments, vault and telemetry in place.
+  // The app starts with its role assignments, vault and telemetry in place, and with privateNetworking with the
+  // private endpoints and their DNS records already there.
   dependsOn: [
     monitoring
     storage
     keyVault
+    privateEndpoints
   ]
 }
 

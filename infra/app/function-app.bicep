@@ -74,6 +74,12 @@ param wecomMaxCallsPerMinute int
 @description('WeCom:BudgetPercent: the share of WeCom\'s per-corp limits the deployment spends.')
 param wecomBudgetPercent int
 
+@description('true: App Service authentication requires a Microsoft Entra sign-in everywhere except the WeCom callback routes.')
+param entraSignIn bool = false
+
+@description('Application (client) id of the Entra app registration for entraSignIn; empty without it.')
+param entraClientId string = ''
+
 resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2024-11-30' existing = {
   name: identityName
 }
@@ -242,6 +248,60 @@ resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@20
   name: 'scm'
   properties: {
     allow: false
+  }
+}
+
+// Microsoft Entra sign-in in front of the app (App Service authentication, "Easy Auth"), when entraSignIn is on.
+// Every route needs a signed-in user or a bearer token for the app registration, except the WeCom callback routes:
+// WeCom cannot sign in, and the callback authenticates each request itself (msg_signature with the Token, the body
+// encrypted with the EncodingAESKey). The excluded paths are exactly the callback routes of the apps that have one
+// (the function's route wecom/callback/{app} under the host's /api prefix).
+// Unauthenticated requests are redirected to the sign-in page rather than answered 401: the report and overview
+// pages (/api/lives, /api/lives/<livingid>/report) are opened by people in a browser, who then sign in and come back;
+// scripts send a bearer token (Authorization: Bearer ...) and never see the redirect. No client secret is
+// configured (the template holds no secrets), so the sign-in uses the ID token (implicit) flow: the app registration
+// must issue ID tokens and list https://<host>/.auth/login/aad/callback as a web redirect URI (README, "Access").
+// The function keys are still required behind it (AuthorizationLevel.Function); sign-in is a second lock, not a
+// replacement.
+@description('The paths App Service authentication leaves open: each WeCom callback route, /api/wecom/callback/<app>.')
+var callbackPaths = map(wecomCallbackApps, app => '/api/wecom/callback/${app.name}')
+
+resource authentication 'Microsoft.Web/sites/config@2025-03-01' = if (entraSignIn) {
+  parent: site
+  name: 'authsettingsV2'
+  properties: {
+    platform: {
+      enabled: true
+    }
+    globalValidation: {
+      requireAuthentication: true
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
+      excludedPaths: callbackPaths
+    }
+    httpSettings: {
+      requireHttps: true
+    }
+    identityProviders: {
+      azureActiveDirectory: {
+        enabled: true
+        registration: {
+          clientId: entraClientId
+          openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+        }
+        validation: {
+          allowedAudiences: [
+            entraClientId
+            'api://${entraClientId}'
+          ]
+        }
+      }
+    }
+    login: {
+      tokenStore: {
+        enabled: false
+      }
+    }
   }
 }
 

@@ -2,6 +2,8 @@
 // delegated to Microsoft.App/environments (what Flex Consumption's VNet integration requires), and a NAT gateway
 // with a Standard static public IP on that subnet. With the Function App integrated into the subnet, its
 // outbound calls leave through the NAT gateway, so WeCom sees this one address.
+// With privateNetworking, the network also gets a second subnet for the private endpoints of storage and Key Vault
+// (private-endpoints.bicep): a subnet delegated to Microsoft.App/environments cannot hold private endpoints.
 // main.bicep deploys this module only when staticEgressIp is true.
 
 import { tagSet } from '../types.bicep'
@@ -27,8 +29,30 @@ param addressPrefix string = '10.0.0.0/16'
 @description('Address range of the Function App\'s integration subnet.')
 param subnetPrefix string = '10.0.0.0/24'
 
+@description('Address range of the private endpoints\' subnet (only with privateEndpoints).')
+param privateEndpointSubnetPrefix string = '10.0.1.0/24'
+
+@description('true: add the subnet for the private endpoints of storage and Key Vault.')
+param privateEndpoints bool = false
+
 @description('Name of the Function App\'s integration subnet.')
 var subnetName = 'function-app'
+
+@description('Name of the private endpoints\' subnet.')
+var privateEndpointSubnetName = 'private-endpoints'
+
+@description('The private endpoints\' subnet, when there is one: not delegated, network policies off for private endpoints.')
+var privateEndpointSubnets = privateEndpoints
+  ? [
+      {
+        name: privateEndpointSubnetName
+        properties: {
+          addressPrefix: privateEndpointSubnetPrefix
+          privateEndpointNetworkPolicies: 'Disabled'
+        }
+      }
+    ]
+  : []
 
 resource publicIp 'Microsoft.Network/publicIPAddresses@2026-03-01' = {
   name: publicIpName
@@ -71,7 +95,7 @@ resource virtualNetwork 'Microsoft.Network/virtualNetworks@2026-03-01' = {
         addressPrefix
       ]
     }
-    subnets: [
+    subnets: concat([
       {
         name: subnetName
         properties: {
@@ -89,16 +113,26 @@ resource virtualNetwork 'Microsoft.Network/virtualNetworks@2026-03-01' = {
           ]
         }
       }
-    ]
+    ], privateEndpointSubnets)
   }
 
   resource subnet 'subnets' existing = {
     name: subnetName
   }
+
+  resource privateEndpointSubnet 'subnets' existing = {
+    name: privateEndpointSubnetName
+  }
 }
 
 @description('Resource id of the subnet the Function App integrates with.')
 output subnetId string = virtualNetwork::subnet.id
+
+@description('Resource id of the private endpoints\' subnet; empty without privateEndpoints.')
+output privateEndpointSubnetId string = privateEndpoints ? virtualNetwork::privateEndpointSubnet.id : ''
+
+@description('Resource id of the virtual network (for the private DNS zones\' links).')
+output virtualNetworkId string = virtualNetwork.id
 
 @description('The static public IP address WeCom sees; add it to the WeCom app\'s trusted IPs (企业可信IP).')
 output ipAddress string = publicIp.properties.ipAddress

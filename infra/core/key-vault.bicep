@@ -30,6 +30,9 @@ param operatorPrincipalId string = ''
 ])
 param operatorPrincipalType string = 'User'
 
+@description('true: no access from public networks (publicNetworkAccess Disabled); the vault is reached through its private endpoint (private-endpoints.bicep) only, so the operator sets secrets from inside the virtual network or opens the vault for the moment (README, "Private networking").')
+param privateNetworking bool = false
+
 @description('true when a WeCom app has a suiteId: the app then writes secrets at run time (the latest suite_ticket, each authorizing corp\'s permanent code, deleted on cancel_auth and recovered from soft delete on a new authorization), so its identity gets Key Vault Secrets Officer instead of Secrets User.')
 param appWritesSecrets bool = false
 
@@ -65,9 +68,9 @@ resource vault 'Microsoft.KeyVault/vaults@2026-05-15' = {
     softDeleteRetentionInDays: 90
     // Purge protection cannot be turned off again: a deleted vault (and its name) is kept for 90 days.
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

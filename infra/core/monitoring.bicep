@@ -1,6 +1,8 @@
 // Logs and metrics: a Log Analytics workspace and a workspace-based Application Insights resource that accepts
 // Entra-authenticated telemetry only (DisableLocalAuth). The app's identity publishes to it with the role
-// Monitoring Metrics Publisher, scoped to the Application Insights resource.
+// Monitoring Metrics Publisher, scoped to the Application Insights resource. A shared Azure Monitor workbook on that
+// resource (workbook.json) charts what the app writes there: harvest runs by how they ended, pages and viewers,
+// WeCom calls by errcode, throttles, retries, callbacks, failed runs with their errors, exceptions.
 
 import { tagSet } from '../types.bicep'
 
@@ -63,5 +65,22 @@ resource appPublishesTelemetry 'Microsoft.Authorization/roleAssignments@2022-04-
     principalId: identity.properties.principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: metricsPublisherRoleDefinitionId
+  }
+}
+
+// The workbook's name must be a GUID; derived from the Application Insights resource, a redeployment updates the same
+// workbook. Its content is workbook.json as it is (the queries read the app's customMetrics, traces and exceptions;
+// WorkbookTests checks their metric, dimension and log names against the app's code).
+resource workbook 'Microsoft.Insights/workbooks@2023-06-01' = {
+  name: guid(applicationInsights.id, 'watchstat-workbook')
+  location: location
+  tags: tags
+  kind: 'shared'
+  properties: {
+    displayName: 'WatchStat harvests and WeCom calls'
+    category: 'workbook'
+    sourceId: applicationInsights.id
+    version: 'Notebook/1.0'
+    serializedData: string(loadJsonContent('workbook.json'))
   }
 }
