@@ -183,6 +183,27 @@ public sealed class HostileTextTests : PipelineTest
         Assert.Empty(ActiveMarkup(page));
     }
 
+    [Fact]
+    public async Task A_name_or_theme_of_40000_characters_is_stored_cut_and_the_harvest_completes()
+    {
+        var livingId = NewLiveId("long-name");
+        var longName = "名" + new string('长', 40_000); // 120 KB as UTF-8: over a table property's limit, and its batch's
+        Simulator.State.AddLive(livingId, new LiveSpec { Members = 2, Externals = 2, InvitorShare = 0, ExternalNames = [longName, "王伟"] });
+
+        await PostHarvestAsync(livingId);
+        await NewDriver().DrainAsync();
+        await Host.Get<LivingStore>().SaveInfoAsync(Lives.Sim(livingId), WeComApp.DefaultName, new LivingInfo { Theme = longName, StatusValue = 2 }, DateTimeOffset.UtcNow, default);
+
+        Assert.Equal(HarvestStates.Completed, (await StatusAsync(livingId)).State);
+        var names = (await RowsAsync(livingId)).Select(r => r.GetString("Name")).OfType<string>().ToList();
+        Assert.Contains("王伟", names);
+        var cut = Assert.Single(names, n => n.StartsWith("名长", StringComparison.Ordinal));
+        Assert.InRange(cut.Length, 900, BoundedText.MaxNameLength);
+        Assert.EndsWith("… (40,001 characters, cut)", cut, StringComparison.Ordinal);
+        var theme = (await Host.Get<LivingStore>().GetAsync(Lives.Sim(livingId), default))?.GetString("Theme");
+        Assert.InRange(theme!.Length, 900, BoundedText.MaxNameLength);
+    }
+
     [BrowserFact]
     public async Task In_a_browser_the_names_are_text_and_nothing_they_carry_runs()
     {

@@ -7,6 +7,16 @@ namespace WatchStat.Storage;
 public static class BoundedText
 {
     /// <summary>
+    /// The most of a name or title from WeCom (a viewer's name, a live's theme and description, a corp's name) that is
+    /// stored: far more than WeCom lets anyone choose, so only a broken or hostile answer is ever cut, and its page
+    /// is written rather than failing its batch.
+    /// </summary>
+    public const int MaxNameLength = 1024;
+
+    /// <summary><see cref="Cut"/> to <see cref="MaxNameLength"/>; null stays null.</summary>
+    public static string? Name(string? text) => text is null ? null : Cut(text, MaxNameLength);
+
+    /// <summary>
     /// The text, or its first characters and a note of how many were cut, at most <paramref name="max"/> characters
     /// in all. A surrogate pair is never split.
     /// </summary>
