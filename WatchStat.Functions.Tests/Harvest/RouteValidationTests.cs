@@ -85,6 +85,31 @@ public sealed class RouteValidationTests(ITestOutputHelper output) : PipelineTes
         Assert.Equal(completed.ETag, (await StatusAsync(livingId)).ETag);
     }
 
+    /// <summary>
+    /// Over real HTTP (Kestrel decodes the path as the host does): a lone surrogate can only come percent-encoded as
+    /// invalid UTF-8, and an encoded '/' stays "%2F" in the route value; either way a problem, never a 500.
+    /// </summary>
+    [Theory]
+    [InlineData("lv%ED%A0%80x", 404)] // invalid UTF-8 is left encoded: the id "lv%ED%A0%80x", never harvested
+    [InlineData("lv%2Fslash", 404)] // the id "lv%2Fslash": '%' is allowed, and it was never harvested
+    [InlineData("lv%20space", 400)]
+    [InlineData("lv%01ctl", 400)]
+    public async Task Over_HTTP_an_encoded_bad_livingid_is_a_problem(string path, int status)
+    {
+        await using var endpoint = await FunctionEndpoint.StartAsync(Host, Queue);
+        var before = await CountRowsAsync();
+        foreach (var route in new[] { "report", "export" })
+        {
+            using var response = await endpoint.Client.GetAsync($"api/lives/{path}/{route}");
+            var body = await response.Content.ReadAsStringAsync();
+            output.WriteLine($"GET /api/lives/{path}/{route} => {(int)response.StatusCode} {body}");
+            Assert.Equal(status, (int)response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        Assert.Equal(0, await QueueLengthAsync());
+        Assert.Equal(before, await CountRowsAsync());
+    }
+
     private async Task<HttpAnswer> CallAsync(string route, string livingId, string? query)
     {
         var functions = Host.Activate<LiveReportFunctions>();
