@@ -38,6 +38,7 @@ public sealed class StartHarvestValidationTests(Xunit.Abstractions.ITestOutputHe
         { """{"livingid":"lv-bad-corp","corpid":"bad|corp"}""", "application/json", null, "is not the corp of WeCom app 'default'", "lv-bad-corp" },
         // An unknown app: said so, without the deployment's list of apps (an HTTP caller is not the operator).
         { """{"livingid":"lv-no-app","app":"marketing"}""", "application/json", null, "Unknown WeCom app 'marketing'.", "lv-no-app" },
+        { $$"""{"livingid":"lv-long-app","app":"{{new string('m', 15_000)}}"}""", "application/json", null, "characters, cut)'.", "lv-long-app" },
     };
 
     [Theory]

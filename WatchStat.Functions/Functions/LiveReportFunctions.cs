@@ -39,7 +39,7 @@ public sealed class LiveReportFunctions(LiveReports reports, LivesOverview overv
         string? app = null;
         if (request.Query["app"].ToString() is { Length: > 0 } named)
         {
-            if (apps.Find(named) is not { } found) return Problems.BadRequest($"app '{named}' is not a configured WeCom app.");
+            if (apps.Find(named) is not { } found) return Problems.BadRequest($"app '{BoundedText.Cut(named, 64)}' is not a configured WeCom app.");
             app = found.Name;
         }
         var anchor = request.Query["anchor"].ToString() is { Length: > 0 } a ? a : null;

@@ -122,7 +122,7 @@ public sealed partial class WeComApps
         var known = apps is null ? "" : $" (configured apps: {(apps.All.Count == 0 ? "none" : string.Join(", ", apps.All.Select(a => a.Name)))})";
         return string.IsNullOrEmpty(name)
             ? $"app is required: this deployment has no app named '{WeComApp.DefaultName}'{known}."
-            : $"Unknown WeCom app '{name}'{known}.";
+            : $"Unknown WeCom app '{Storage.BoundedText.Cut(name, 64)}'{known}."; // app names are at most 32 characters: a longer one is only echoed in part
     }
 
     /// <summary>Every app of the options, the single-app settings merged into <c>default</c>, with the setting each value came from.</summary>
