@@ -29,7 +29,7 @@ public static class CliHost
     public static WeComApp? ResolveApp(IHost host, string? name)
     {
         var apps = host.Services.GetRequiredService<WeComApps>();
-        if (apps.Check(name) is not { } problem) return apps.Get(name);
+        if (apps.Check(name, listApps: true) is not { } problem) return apps.Get(name);
         AnsiConsole.MarkupLineInterpolated($"[red]error:[/] {problem}");
         return null;
     }
@@ -52,7 +52,7 @@ public static class CliHost
         var appName = (settings as Commands.LivingIdAndAppSettings)?.App;
         var problem = apps.All.Count == 0
             ? "no WeCom app is configured here to take the live's corp from: name it with --corpid <CORPID>."
-            : apps.Check(appName);
+            : apps.Check(appName, listApps: true);
         var corp = "";
         if (problem is null) problem = WeComApps.CheckCorp(apps.Get(appName), null, out corp);
         if (problem is null) return new LiveKey(corp, settings.LivingId);

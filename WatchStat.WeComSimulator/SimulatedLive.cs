@@ -282,6 +282,7 @@ public sealed class SimulatedLive
     /// <summary>Chinese 姓+名; about 10% with emoji, 3% with a comma and/or double quote, 1.5% long (30+ chars).</summary>
     private string ExternalName(int externalIndex)
     {
+        if (Spec.ExternalNames is { } names && externalIndex < names.Count) return names[externalIndex];
         ulong h = StableHash.Of(_seed, externalIndex, SaltExternalName);
         string surname = ViewerNames.Surnames[(int)(h % (ulong)ViewerNames.Surnames.Length)];
         string given = ViewerNames.GivenNames[(int)((h >> 8) % (ulong)ViewerNames.GivenNames.Length)];

@@ -54,6 +54,9 @@ public sealed record FaultRule
     public DateTimeOffset? From { get; init; }
     public DateTimeOffset? Until { get; init; }
     public int SlowMilliseconds { get; init; } = 5000;
+
+    /// <summary>The errmsg of an errcode fault, instead of WeCom's usual one: WeCom's text is WeCom's, of any length.</summary>
+    public string? ErrMsg { get; init; }
 }
 
 /// <summary>The fault rules in force, changeable while the simulator runs, with a seeded random source.</summary>

@@ -142,6 +142,9 @@ public sealed record LiveSpec
     /// <summary>About 1 in 40 ids contains one of '/', '\\', '#', '?', '%', ' ', '\u0001', '\u007f'.</summary>
     public bool OddIds { get; init; }
 
+    /// <summary>The names of the first external viewers (external viewer i gets ExternalNames[i]), instead of generated ones.</summary>
+    public IReadOnlyList<string>? ExternalNames { get; init; }
+
     /// <summary>
     /// The corp whose lives this is: only tokens of that corp see it, another corp's token gets 40058 as for an
     /// unknown livingid (WeCom never shows one corp's live to another). null: visible to every corp, as a self-built

@@ -204,6 +204,7 @@ internal static class WeComApi
     private static async Task<bool> InjectAsync(ApiCall call, FaultKind kind, FaultRule rule)
     {
         var context = call.Context;
+        Task WriteErrorAsync(ApiCall to, WeComError error) => WeComApi.WriteErrorAsync(to, rule.ErrMsg is { } message ? new WeComError(error.Code, message) : error);
         switch (kind)
         {
             case FaultKind.SystemBusy: await WriteErrorAsync(call, new WeComError(-1, "system busy")).ConfigureAwait(false); return true;

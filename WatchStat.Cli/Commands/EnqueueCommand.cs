@@ -23,6 +23,8 @@ public sealed class EnqueueCommand : AsyncCommand<EnqueueCommand.Settings>
     public override async Task<int> ExecuteAsync(CommandContext context, Settings settings, CancellationToken cancellationToken)
     {
         using var host = await CliHost.StartAsync(cancellationToken);
+        // The operator is told which apps there are (an HTTP caller is not: HarvestRequests answers without them).
+        if (CliHost.ResolveApp(host, settings.App) is null) return ExitCodes.Usage;
         var request = await host.Services.GetRequiredService<HarvestRequests>().RequestAsync(settings.LivingId, settings.App, settings.CorpId, settings.Force, cancellationToken);
         if (request is not { Start: { } start })
         {

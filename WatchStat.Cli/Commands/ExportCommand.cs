@@ -8,12 +8,13 @@ using WatchStat.Storage;
 namespace WatchStat.Cli.Commands;
 
 /// <summary>
-/// <c>watchstat export &lt;livingid&gt; [--format csv|json] [--out FILE]</c>: every viewer row of the live, streamed
-/// from the table page by page and written as it comes (never all in memory), to stdout or a file.
+/// <c>watchstat export &lt;livingid&gt; [--format csv|json] [--raw] [--out FILE]</c>: every viewer row of the live, streamed
+/// from the table page by page and written as it comes (never all in memory), to stdout or a file. CSV text that a
+/// spreadsheet would run as a formula gets a leading <c>'</c> unless <c>--raw</c> (see <see cref="CsvViewerWriter"/>).
 /// </summary>
 public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
 {
-    public const string Usage = "watchstat export <livingid> [--format csv|json] [--out FILE]";
+    public const string Usage = "watchstat export <livingid> [--format csv|json] [--raw] [--out FILE]";
 
     public sealed class Settings : LivingIdSettings
     {
@@ -21,6 +22,10 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
         [Description("csv (UTF-8 with BOM, RFC 4180; the default) or json (an array of objects).")]
         [DefaultValue(ExportFormats.Csv)]
         public string Format { get; init; } = ExportFormats.Csv;
+
+        [CommandOption("--raw")]
+        [Description("CSV: write names and ids exactly as stored. Without it, a field that starts with = + - @, a tab or a CR gets a leading ' so a spreadsheet shows it as text instead of running it as a formula.")]
+        public bool Raw { get; init; }
 
         [CommandOption("--out <FILE>")]
         [Description("Write to this file (replaced when the export completes) instead of stdout.")]
@@ -79,7 +84,7 @@ public sealed class ExportCommand : AsyncCommand<ExportCommand.Settings>
                 var more = await rows.MoveNextAsync();
                 if (!more && status is null) return (long?)null;
 
-                await using var writer = ExportColumns.Create(format, output);
+                await using var writer = ExportColumns.Create(format, output, settings.Raw);
                 long count = 0;
                 for (; more; more = await rows.MoveNextAsync())
                 {

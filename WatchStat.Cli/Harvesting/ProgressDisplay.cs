@@ -13,7 +13,7 @@ public static class ProgressDisplay
     {
         if (AnsiConsole.Profile.Capabilities.Interactive)
         {
-            return await AnsiConsole.Status().Spinner(Spinner.Known.Dots).StartAsync(title, async ctx =>
+            return await AnsiConsole.Status().Spinner(Spinner.Known.Dots).StartAsync(Markup.Escape(title), async ctx =>
                 await work(p => ctx.Status($"{Markup.Escape(title)}: {Describe(p)}")));
         }
 

@@ -33,7 +33,7 @@ public sealed class MigrateCommandTests : PipelineTest
     {
         // Two harvested lives (one with ids Azure forbids in keys), one still active on the sweeper's index, and one
         // of an app this deployment no longer has.
-        var lives = new[] { NewLiveId("300m200x"), NewLiveId("odd/#?%-40m10x") };
+        var lives = new[] { NewLiveId("300m200x"), NewLiveId("odd\\#?%-40m10x") };
         foreach (var id in lives) await PostHarvestAsync(id);
         await NewDriver().DrainAsync();
         var active = NewLiveId("20m5x");

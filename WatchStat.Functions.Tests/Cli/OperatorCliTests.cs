@@ -133,6 +133,7 @@ public sealed class OperatorCliTests(ITestOutputHelper output) : PipelineTest
 
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Unknown WeCom app 'marketing'", result.Output + result.Error);
+        Assert.Contains("configured apps: default", result.Output + result.Error); // the operator is told; an HTTP caller is not
         Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
         Assert.Null(await Host.Get<LivingStore>().GetAsync(Lives.Sim(livingId), default));
         Assert.Equal(0, await QueueLengthAsync());

@@ -1,9 +1,10 @@
+using WatchStat.Storage;
 using WatchStat.Tests.Infrastructure;
 
 namespace WatchStat.Tests.Harvest;
 
 /// <summary>Bad input to POST /api/harvests is a 400 problem that says what is wrong, and changes nothing.</summary>
-public sealed class StartHarvestValidationTests : PipelineTest
+public sealed class StartHarvestValidationTests(Xunit.Abstractions.ITestOutputHelper output) : PipelineTest
 {
     public static TheoryData<string, string?, string?, string, string> BadRequests => new()
     {
@@ -23,6 +24,21 @@ public sealed class StartHarvestValidationTests : PipelineTest
         { """{"livingid":"lv-text"}""", "text/plain", null, "Content-Type must be application/json", "lv-text" },
         { """{"livingid":"lv-no-type"}""", null, null, "Content-Type must be application/json", "lv-no-type" },
         { """{"livingid":"lv-force"}""", "application/json", "?force=maybe", "force must be true or false", "lv-force" },
+        // Text that is no UTF-16 (an unpaired surrogate escaped in the JSON): a 400, never a 500 or a storage error.
+        { """{"livingid":"lv\ud800x"}""", "application/json", null, "livingid is not valid UTF-16", "" },
+        { """{"livingid":"lv\udc00x"}""", "application/json", null, "livingid is not valid UTF-16", "" },
+        { """{"livingid":"lv-\ud83d"}""", "application/json", null, "livingid is not valid UTF-16", "" },
+        { """{"livingid":"lv-lone-app","app":"\ud800"}""", "application/json", null, "app is not valid UTF-16", "lv-lone-app" },
+        { """{"livingid":"lv-lone-corp","corpid":"\udfff"}""", "application/json", null, "corpid is not valid UTF-16", "lv-lone-corp" },
+        // A '/' no status, retry, report or export URL could carry: refused here rather than started and unreadable.
+        { """{"livingid":"lv/slash"}""", "application/json", null, "must not contain '/'", "lv/slash" },
+        { """{"livingid":"lv%2Fslash/"}""", "application/json", null, "must not contain '/'", "lv%2Fslash/" },
+        { """{"livingid":"lv-app-typed","app":7}""", "application/json", null, "app must be a string", "lv-app-typed" },
+        { """{"livingid":"lv-corp-typed","corpid":true}""", "application/json", null, "corpid must be a string", "lv-corp-typed" },
+        { """{"livingid":"lv-bad-corp","corpid":"bad|corp"}""", "application/json", null, "is not the corp of WeCom app 'default'", "lv-bad-corp" },
+        // An unknown app: said so, without the deployment's list of apps (an HTTP caller is not the operator).
+        { """{"livingid":"lv-no-app","app":"marketing"}""", "application/json", null, "Unknown WeCom app 'marketing'.", "lv-no-app" },
+        { $$"""{"livingid":"lv-long-app","app":"{{new string('m', 15_000)}}"}""", "application/json", null, "characters, cut)'.", "lv-long-app" },
     };
 
     [Theory]
@@ -30,15 +46,20 @@ public sealed class StartHarvestValidationTests : PipelineTest
     public async Task Bad_input_is_a_400_problem_and_changes_nothing(string body, string? contentType, string? query, string mentions, string livingId)
     {
         var rowsBefore = await CountHarvestRowsAsync();
+        var livingsBefore = await CountLivingsRowsAsync();
 
         var answer = await PostRawAsync(body, contentType, query);
 
         Assert.Equal(400, answer.Status);
         Assert.StartsWith("application/problem+json", answer.ContentType);
         Assert.Equal(400, answer.Json.GetProperty("status").GetInt32());
-        Assert.Contains(mentions, answer.Json.GetProperty("detail").GetString());
+        var detail = answer.Json.GetProperty("detail").GetString();
+        output.WriteLine($"POST {query} {Shown(body)} => {answer.Status} {answer.Json.GetProperty("title").GetString()} {detail}");
+        Assert.Contains(mentions, detail);
+        Assert.DoesNotContain("configured apps", detail, StringComparison.Ordinal);
         Assert.Equal(0, await QueueLengthAsync());
         Assert.Equal(rowsBefore, await CountHarvestRowsAsync());
+        Assert.Equal(livingsBefore, await CountLivingsRowsAsync());
         if (livingId.Length > 0 && livingId.Length <= 128) Assert.Null(await Store.GetAsync(Lives.Sim(livingId), default));
     }
 
@@ -71,6 +92,16 @@ public sealed class StartHarvestValidationTests : PipelineTest
         Assert.Equal(50, found.Json.GetProperty("externalWritten").GetInt32());
         Assert.Equal(200, found.Json.GetProperty("viewersWritten").GetInt32());
         Assert.Equal(2, found.Json.GetProperty("pagesDone").GetInt32());
+    }
+
+    private static string Shown(string body) => body.Length > 80 ? body[..60] + $"…({body.Length} chars)" : body;
+
+    private async Task<int> CountLivingsRowsAsync()
+    {
+        var count = 0;
+        await Host.Get<LivingStore>().Livings.CreateIfNotExistsAsync(); // a fresh Azurite has none until a live is recorded
+        await foreach (var _ in Host.Get<LivingStore>().Livings.QueryAsync<Azure.Data.Tables.TableEntity>(select: ["PartitionKey"])) count++;
+        return count;
     }
 
     private async Task<int> CountHarvestRowsAsync()

@@ -1,5 +1,6 @@
 using Azure.Storage.Queues.Models;
 using Microsoft.Azure.Functions.Worker;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WatchStat.Harvest;
 
@@ -9,9 +10,11 @@ namespace WatchStat.Functions;
 /// Queue trigger on <c>harvest-pages</c>: one page step per message. The next page leaves through the queue
 /// output binding, which wakes this host's listener at once instead of waiting for the next poll. A throttled page
 /// goes back on the queue with a delay (the output binding cannot delay). A delivery that fails notes why on the
-/// status row first, so a message that ends in the poison queue fails its run with the reason.
+/// status row first, so a message that ends in the poison queue fails its run with the reason. Noting is best effort:
+/// when it fails too (storage is down, the usual reason the delivery failed), that is logged with the delivery's own
+/// error, and the delivery's error is what the host sees, never the noting's.
 /// </summary>
-public sealed class HarvestPageFunction(HarvestStep step, HarvestPageSender sender, IOptions<HarvestOptions> options)
+public sealed partial class HarvestPageFunction(HarvestStep step, HarvestPageSender sender, IOptions<HarvestOptions> options, ILogger<HarvestPageFunction> logger)
 {
     [Function(nameof(HarvestPageFunction))]
     [QueueOutput(HarvestPageMessage.QueueName)]
@@ -27,7 +30,14 @@ public sealed class HarvestPageFunction(HarvestStep step, HarvestPageSender send
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            await step.RecordDeliveryFailureAsync(page, ex, CancellationToken.None);
+            try
+            {
+                await step.RecordDeliveryFailureAsync(page, ex, CancellationToken.None);
+            }
+            catch (Exception noting)
+            {
+                LogNotingFailed(noting, page.LivingId, page.RunId, page.Page, ex.GetType().Name, ex.Message);
+            }
             throw;
         }
 
@@ -38,4 +48,8 @@ public sealed class HarvestPageFunction(HarvestStep step, HarvestPageSender send
         }
         return result.Successor is { } next ? [next.ToJson()] : [];
     }
+
+    [LoggerMessage(Level = LogLevel.Warning,
+        Message = "Harvest {LivingId} run {RunId}: page {Page} failed ({ErrorType}: {Error}), and noting that on the status row failed as well")]
+    private partial void LogNotingFailed(Exception noting, string livingId, string runId, int page, string errorType, string error);
 }

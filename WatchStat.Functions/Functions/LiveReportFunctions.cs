@@ -11,8 +11,8 @@ namespace WatchStat.Functions;
 
 /// <summary>
 /// <c>GET /api/lives</c>: the lives overview; <c>GET /api/lives/{livingid}/report[?corpid=|?app=]</c>: the live's report page (HTML, self-contained: see
-/// <see cref="ReportPage"/>); <c>GET /api/lives/{livingid}/export[?format=csv|json]</c>: its viewer rows as the CLI's
-/// export writes them, streamed. 404 with a problem body for a live never harvested. Function keys as the rest of the API.
+/// <see cref="ReportPage"/>); <c>GET /api/lives/{livingid}/export[?format=csv|json&amp;raw=true]</c>: its viewer rows as the CLI's
+/// export writes them, streamed (CSV text that a spreadsheet would run as a formula escaped unless <c>raw=true</c>). 404 with a problem body for a live never harvested. Function keys as the rest of the API.
 /// </summary>
 public sealed class LiveReportFunctions(LiveReports reports, LivesOverview overview, HarvestStore store, WeComApps apps, Microsoft.Extensions.Configuration.IConfiguration configuration, TimeProvider time)
 {
@@ -39,7 +39,7 @@ public sealed class LiveReportFunctions(LiveReports reports, LivesOverview overv
         string? app = null;
         if (request.Query["app"].ToString() is { Length: > 0 } named)
         {
-            if (apps.Find(named) is not { } found) return Problems.BadRequest($"app '{named}' is not a configured WeCom app.");
+            if (apps.Find(named) is not { } found) return Problems.BadRequest($"app '{BoundedText.Cut(named, 64)}' is not a configured WeCom app.");
             app = found.Name;
         }
         var anchor = request.Query["anchor"].ToString() is { Length: > 0 } a ? a : null;
@@ -107,11 +107,15 @@ public sealed class LiveReportFunctions(LiveReports reports, LivesOverview overv
         var format = request.Query["format"].ToString() is { Length: > 0 } given ? given : ExportFormats.Csv;
         if (format is not (ExportFormats.Csv or ExportFormats.Json))
             return Problems.BadRequest($"format must be csv or json, not '{format}'.");
+        // raw=true: the CSV's text exactly as stored, without the formula escaping (see CsvViewerWriter).
+        var raw = false;
+        if (request.Query.TryGetValue("raw", out var rawValues) && !bool.TryParse(rawValues.ToString(), out raw))
+            return Problems.BadRequest("raw must be true or false.");
         if (await store.GetAsync(live, cancellationToken) is null) return Problems.NotFound(HarvestRuns.NotRecordedProblem(live));
         var file = $"{SafeFileName(live.LivingId)}.{format}";
         return new StreamedResult(format == ExportFormats.Csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8", file, async (body, ct) =>
         {
-            await using var writer = ExportColumns.Create(format, body);
+            await using var writer = ExportColumns.Create(format, body, raw);
             await foreach (var row in store.ReadRowsAsync(live, ct)) await writer.WriteAsync(row, ct);
             await writer.CompleteAsync(ct);
         });

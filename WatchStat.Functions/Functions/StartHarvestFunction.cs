@@ -68,22 +68,41 @@ public sealed class StartHarvestFunction(HarvestRequests requests, WeComApps app
                 return Bad("livingid is required: send {\"livingid\": \"...\"}.");
             if (idElement.ValueKind != JsonValueKind.String)
                 return Bad("livingid must be a string.");
-            var livingId = idElement.GetString(); // checked by HarvestRequests, as for every way in
+            // Checked by HarvestRequests, as for every way in; text that is not UTF-16 (a lone surrogate escaped as
+            // "\ud800") cannot even be read as a string.
+            if (!TryText(idElement, out var livingId)) return Bad(NotText("livingid"));
             string? app = null, corpId = null;
             if (document.RootElement.TryGetProperty("app", out var appElement) && appElement.ValueKind != JsonValueKind.Null)
             {
                 if (appElement.ValueKind != JsonValueKind.String)
                     return Bad("app must be a string naming a configured WeCom app.");
-                app = appElement.GetString();
+                if (!TryText(appElement, out app)) return Bad(NotText("app"));
             }
             if (document.RootElement.TryGetProperty("corpid", out var corpElement) && corpElement.ValueKind != JsonValueKind.Null)
             {
                 if (corpElement.ValueKind != JsonValueKind.String) return Bad("corpid must be a string: the corp of the live.");
-                corpId = corpElement.GetString();
+                if (!TryText(corpElement, out corpId)) return Bad(NotText("corpid"));
             }
             return (livingId, app, corpId, force, null);
         }
     }
+
+    /// <summary>A JSON string's text; false when its escapes make no UTF-16 text (a lone surrogate such as <c>"\ud800"</c>).</summary>
+    private static bool TryText(JsonElement element, out string? text)
+    {
+        try
+        {
+            text = element.GetString();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
+
+    private static string NotText(string field) => $"{field} is not valid UTF-16 text: it has a lone surrogate (an unpaired \\uD800-\\uDFFF escape).";
 }
 
 /// <summary>The HTTP answer and, when a page must be fetched, the message the host puts on the queue.</summary>

@@ -223,6 +223,8 @@ public sealed partial class Discovery(
         var livingId = live.LivingId;
         DiscoveryDecision Skip(string reason) => new(app.Name, anchor, livingId, info?.Theme, info?.Status, false, reason, CorpId: live.CorpId);
 
+        // The rules of every other way in: a live no URL could name is never started.
+        if (LivingIdRules.Check(livingId) is { } wrongId) return Skip(wrongId);
         if (info is null) return Skip(error ?? "no details");
         if (info.Status != LivingStatus.Ended)
             return Skip($"{LivingStore.StatusName(info.Status)} (status {info.Status}): only ended lives are harvested");

@@ -28,9 +28,13 @@ public static class ExportColumns
     /// <summary>The JSON name of a column: camelCase, as everywhere else the app writes JSON.</summary>
     public static string JsonName(string column) => JsonNamingPolicy.CamelCase.ConvertName(column);
 
-    public static IViewerRowWriter Create(string format, Stream output) => format switch
+    /// <param name="raw">
+    /// CSV only: write text exactly as stored, without the formula escaping (<see cref="CsvViewerWriter"/>). JSON is
+    /// always exact.
+    /// </param>
+    public static IViewerRowWriter Create(string format, Stream output, bool raw = false) => format switch
     {
-        ExportFormats.Csv => new CsvViewerWriter(output),
+        ExportFormats.Csv => new CsvViewerWriter(output, raw),
         ExportFormats.Json => new JsonViewerWriter(output),
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "csv or json"),
     };
@@ -45,13 +49,21 @@ public static class ExportFormats
 /// <summary>
 /// RFC 4180 CSV through CsvHelper: UTF-8 with a byte order mark (Excel reads Chinese names right only then), CRLF
 /// records, a header, invariant numbers, <c>true</c>/<c>false</c>, ISO 8601 times, empty fields for absent values.
-/// Values are written as they are (no formula escaping), so every name reads back exactly.
+/// <para>
+/// Viewers choose their own names, and a spreadsheet runs a cell that starts with <c>= + - @</c>, a tab or a CR as a
+/// formula (CSV injection: <c>=HYPERLINK(...)</c> in a name is a link in the operator's Excel). So by default every
+/// text field (names, ids, the app: anything but numbers, flags and times) that starts with one of those is written
+/// with a <c>'</c> in front, and quoted (CsvHelper's <see cref="CsvInjection.Escape"/>, OWASP's rule): Excel shows it
+/// as text, without the quote. Such a field reads back with the <c>'</c>; <c>raw</c> (the CLI's
+/// <c>--raw</c>, the route's <c>raw=true</c>) writes every value exactly as stored, for programs rather than
+/// spreadsheets. The JSON export is always exact.
+/// </para>
 /// </summary>
 public sealed class CsvViewerWriter : IViewerRowWriter
 {
     private readonly CsvWriter _csv;
 
-    public CsvViewerWriter(Stream output)
+    public CsvViewerWriter(Stream output, bool raw = false)
     {
         // leaveOpen: stdout belongs to the process, a file to the caller.
         _csv = CsvWriter.Create(output, new CsvWriterOptions
@@ -64,6 +76,9 @@ public sealed class CsvViewerWriter : IViewerRowWriter
             TrueValue = "true",
             FalseValue = "false",
             FormatProvider = CultureInfo.InvariantCulture,
+            // CsvHelper's defaults are OWASP's: '=', '@', '+', '-', tab and CR, escaped with a leading '\''. Numbers are
+            // written as numbers and never escaped, so a negative count stays a number.
+            Injection = raw ? CsvInjection.None : CsvInjection.Escape,
         }, leaveOpen: true);
         // The header (and the BOM) go out even when no row follows, so an empty export still opens as UTF-8.
         _csv.WriteHeader([.. ExportColumns.Names]);

@@ -58,7 +58,17 @@ public sealed class HarvestRecord : ITableEntity
 
     /// <summary>WeCom's errcode of the failure, when WeCom gave one.</summary>
     public int? LastErrorCode { get; set; }
-    public string? LastErrorMessage { get; set; }
+    /// <summary>Why the run failed or its last delivery did; at most <see cref="MaxErrorMessageLength"/> characters (<see cref="BoundedText"/>).</summary>
+    public string? LastErrorMessage
+    {
+        get => _lastErrorMessage;
+        set => _lastErrorMessage = value is null ? null : BoundedText.Cut(value, MaxErrorMessageLength);
+    }
+
+    private string? _lastErrorMessage;
+
+    /// <summary>Far below a table property's 32K characters, and still the whole of any message WatchStat itself writes.</summary>
+    public const int MaxErrorMessageLength = 4096;
 
     /// <summary>Throttles (45009/45033) in a row on the current page; 0 once a page goes through.</summary>
     public int Throttles { get; set; }

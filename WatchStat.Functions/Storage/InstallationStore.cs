@@ -56,7 +56,7 @@ public sealed class InstallationStore(StorageClients storage)
             ["State"] = Installation.Authorized,
             [created ? "AuthorizedAt" : "ChangedAt"] = at,
         };
-        if (corpName is not null) row["CorpName"] = corpName;
+        if (corpName is not null) row["CorpName"] = BoundedText.Name(corpName);
         await Table.UpsertEntityAsync(row, TableUpdateMode.Merge, cancellationToken);
     }
 

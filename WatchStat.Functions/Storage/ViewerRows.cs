@@ -52,7 +52,7 @@ public static class ViewerRows
                 ["ExternalUserId"] = user.ExternalUserId,
                 ["ExternalType"] = user.Type,
             };
-            if (user.Name is not null) row["Name"] = user.Name;
+            if (user.Name is not null) row["Name"] = BoundedText.Name(user.Name);
             rows[row.RowKey] = Complete(row, user.WatchTime, user.IsComment, user.IsMic, user.InvitorUserId, user.InvitorExternalUserId, app, runId, harvestedAt);
         }
         return new PageRows([.. rows.Values], skipped);

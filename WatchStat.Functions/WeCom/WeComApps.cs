@@ -111,15 +111,18 @@ public sealed partial class WeComApps
     /// <summary>corpids are letters and digits (ww…, wx…, an open corpid wp…); '-' and '_' are allowed for test corps.</summary>
     public static bool IsValidCorpId(string? corpId) => corpId is { Length: >= 1 and <= 64 } && corpId.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');
 
-    /// <summary>What is wrong with naming this app in a request; null when it is configured.</summary>
-    public string? Check(string? name) => Find(name) is null ? Describe(name, this) : null;
+    /// <summary>
+    /// What is wrong with naming this app in a request; null when it is configured. The configured apps are listed
+    /// only with <paramref name="listApps"/> (the operator's CLI): an HTTP caller is not told the deployment's apps.
+    /// </summary>
+    public string? Check(string? name, bool listApps = false) => Find(name) is null ? Describe(name, listApps ? this : null) : null;
 
-    private static string Describe(string? name, WeComApps apps)
+    private static string Describe(string? name, WeComApps? apps)
     {
-        var known = apps.All.Count == 0 ? "none" : string.Join(", ", apps.All.Select(a => a.Name));
+        var known = apps is null ? "" : $" (configured apps: {(apps.All.Count == 0 ? "none" : string.Join(", ", apps.All.Select(a => a.Name)))})";
         return string.IsNullOrEmpty(name)
-            ? $"app is required: this deployment has no app named '{WeComApp.DefaultName}' (configured apps: {known})."
-            : $"Unknown WeCom app '{name}' (configured apps: {known}).";
+            ? $"app is required: this deployment has no app named '{WeComApp.DefaultName}'{known}."
+            : $"Unknown WeCom app '{Storage.BoundedText.Cut(name, 64)}'{known}."; // app names are at most 32 characters: a longer one is only echoed in part
     }
 
     /// <summary>Every app of the options, the single-app settings merged into <c>default</c>, with the setting each value came from.</summary>

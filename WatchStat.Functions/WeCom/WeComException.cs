@@ -99,8 +99,13 @@ public class WeComException : Exception
             _ => "",
         };
         if (retryAfter is { } wait) advice = $" WeCom's hour limit was reached (a 45009 again after WeCom's 60 s minute block): calls wait {wait.TotalMinutes:0} minutes, until the next hour.";
+        // WeCom's errmsg is WeCom's text of any length: bounded before it goes into messages, logs and the status row.
+        errMsg = errMsg is null ? null : Storage.BoundedText.Cut(errMsg, MaxErrMsgLength);
         return new WeComException(api, errCode, errMsg, kind, $"WeCom {api} failed: errcode {errCode}, errmsg '{errMsg}'.{advice}") { RetryAfter = retryAfter };
     }
+
+    /// <summary>The most of WeCom's errmsg a <see cref="WeComException"/> carries (WeCom's own are a sentence).</summary>
+    public const int MaxErrMsgLength = 1024;
 
     public static WeComException Transport(string api, string problem, Exception? inner = null) =>
         new(api, null, null, WeComErrorKind.Transport, $"WeCom {api} failed: {problem}", inner);
