@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using WatchStat.Harvest;
 using WatchStat.Storage;
+using WatchStat.WeCom;
 
 namespace WatchStat.Privacy;
 
@@ -131,6 +132,15 @@ public sealed partial class Retention(
         LogPass(days, lives, viewerRows, harvestRows, livingsRows, indexEntries, kept, left);
         return result;
     }
+
+    /// <summary>
+    /// Whether WeCom's details of a live say that retention would delete it at <paramref name="now"/>: the nightly
+    /// discovery, which lists an anchor's old lives again, does not store those (their rows would only be deleted again).
+    /// </summary>
+    public static bool IsExpired(LivingInfo info, DateTimeOffset now, HarvestOptions options) =>
+        options.RetentionDays is { } days
+        && (info.LivingStart > 0 ? info.LivingStart + Math.Max(0, info.LivingDuration) : info.ReserveStart) is > 0 and var end
+        && DateTimeOffset.FromUnixTimeSeconds(end) < now.AddDays(-days);
 
     /// <summary>When a live ended, for retention (see the remarks).</summary>
     public static DateTimeOffset EndOf(TableEntity? info, HarvestRecord? status, DateTimeOffset date)
