@@ -30,7 +30,7 @@ public sealed record RetentionResult(int Lives, int ViewerRows, int HarvestRows,
 /// <b>A live's end</b>: <c>LivingStart</c> + <c>LivingDurationSeconds</c> from its Livings row when it has a start;
 /// otherwise (never discovered, or never started) its harvest's <c>CompletedAt</c>, else the status row's last
 /// <c>UpdatedAt</c> (a failed run); otherwise (no harvest either) its date. A live with a run queued or running is
-/// never deleted under the run: it waits for the next pass.
+/// never deleted under the run, not even one a pass had decided on: it waits for the next pass.
 /// </para>
 /// <para>
 /// <b>Deleting</b>, partition by partition in transactions of 100 (<see cref="TableBatches"/>): first the live's index
@@ -39,8 +39,9 @@ public sealed record RetentionResult(int Lives, int ViewerRows, int HarvestRows,
 /// entries in the other indexes (<c>%active</c>, <c>%awaiting-ticket</c>, <c>%arrivals</c>, the <c>%dates</c> entries of
 /// its known dates), its <c>Livings</c> partition (the info row and the callback events' rows), and last the marked
 /// entries. A crash anywhere leaves a marked entry, and the next pass finishes the job; every step finds rows already
-/// gone and goes on. An index entry of an earlier date of the live (a moved reservation, an earlier arrival) that the
-/// Livings row no longer names goes when its own date passes the cutoff: by then it names a live with nothing left.
+/// gone and goes on. Every pass also prunes the <c>%arrivals</c> entries from before the cutoff. A <c>%dates</c> entry of
+/// an earlier date of the live (a moved reservation, an earlier arrival) that the Livings row no longer names goes when
+/// its own date passes the cutoff: by then it names a live with nothing left.
 /// </para>
 /// </remarks>
 public sealed partial class Retention(
@@ -74,9 +75,14 @@ public sealed partial class Retention(
             var marked = found.Any(e => e.GetDateTimeOffset(ExpiredAtProperty) is not null);
             var info = await livings.GetAsync(group.Key, cancellationToken);
             var status = await store.GetAsync(group.Key, cancellationToken);
+            if (status?.State is HarvestStates.Queued or HarvestStates.Running)
+            {
+                kept++; // never under a run, even one started since a pass decided (it goes on at the next pass)
+                continue;
+            }
             if (!marked)
             {
-                if (status?.State is HarvestStates.Queued or HarvestStates.Running || EndOf(info, status, group.Min(e => e.Date)) >= cutoff)
+                if (EndOf(info, status, group.Min(e => e.Date)) >= cutoff)
                 {
                     kept++;
                     // An entry whose date is no longer the live's (as the lives overview removes them) would be read every day.
@@ -88,8 +94,9 @@ public sealed partial class Retention(
                 }
                 foreach (var entry in found)
                 {
-                    await livings.Livings.UpsertEntityAsync(
-                        new TableEntity(entry.PartitionKey, entry.RowKey) { [ExpiredAtProperty] = started }, TableUpdateMode.Merge, cancellationToken);
+                    // An update, not an upsert: an entry the lives overview removed meanwhile must not come back half-made.
+                    await OptimisticConcurrency.TryWriteAsync(() => livings.Livings.UpdateEntityAsync(
+                        new TableEntity(entry.PartitionKey, entry.RowKey) { [ExpiredAtProperty] = started }, Azure.ETag.All, TableUpdateMode.Merge, cancellationToken));
                 }
             }
 
@@ -127,6 +134,10 @@ public sealed partial class Retention(
             }
             lives++;
         }
+
+        // Arrivals from before the cutoff, of lives gone or not (an earlier arrival of a live is not on its row any more):
+        // the nightly harvest prunes them past its lookback window already, which is shorter than retention.
+        indexEntries += await livings.PruneArrivalsAsync(cutoff, cancellationToken);
 
         var result = new RetentionResult(lives, viewerRows, harvestRows, livingsRows, indexEntries, kept, left);
         LogPass(days, lives, viewerRows, harvestRows, livingsRows, indexEntries, kept, left);
