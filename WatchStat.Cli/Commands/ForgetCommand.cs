@@ -34,7 +34,7 @@ public sealed class ForgetCommand : AsyncCommand<ForgetCommand.Settings>
             (UserId is null) == (ExternalUserId is null) ? ValidationResult.Error("give exactly one of --userid and --external-userid.")
             : (UserId ?? ExternalUserId) is var id && string.IsNullOrEmpty(id)
                 ? ValidationResult.Error($"an empty {(UserId is null ? "--external-userid" : "--userid")} names nobody.")
-            : App is not null && CorpId is not null ? ValidationResult.Error("--app and --corpid both name the corp: give one.")
+            : App is not null && CorpId is not null ? ValidationResult.Error("--app and --corpid both name the corp: give one (--corpid alone for a corp of an app many corps install).")
             : CorpId is not null && !WeCom.WeComApps.IsValidCorpId(CorpId) ? ValidationResult.Error($"--corpid '{CorpId}' is not a WeCom corpid.")
             : ValidationResult.Success();
     }
