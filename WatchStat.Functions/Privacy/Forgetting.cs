@@ -29,8 +29,8 @@ public sealed record ForgetResult(int LivesSearched, int ViewerRows, int PageRec
 /// </summary>
 /// <remarks>
 /// <para>
-/// The lives are the corp's status rows in <c>Harvests</c> (one range query of the corp's PartitionKeys; it reads the
-/// page records in that range too, which the service filters out): every live with viewer rows has one, whereas the
+/// The lives are the corp's status rows in <c>Harvests</c> (one range query of the corp's PartitionKeys, which the
+/// service may page as often as once per live; it reads the page records in that range too, and filters them out): every live with viewer rows has one, whereas the
 /// <c>%dates</c> index misses lives harvested by <c>watchstat harvest</c> alone. Then per live: one filtered query of
 /// its <c>WatchStats</c> partition for rows that name them as inviter (the service reads the partition), one point
 /// read of their own row, and only where they watched: its page records read and the ones holding them rewritten,
