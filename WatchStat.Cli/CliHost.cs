@@ -39,9 +39,17 @@ public static class CliHost
     /// default app) as configured; null after printing why there is none. Reads the settings without validating
     /// them, so the read-only commands work whatever else is misconfigured.
     /// </summary>
-    public static LiveKey? ResolveLive(Commands.LivingIdSettings settings, WeComApps? apps = null, IAnsiConsole? console = null)
+    public static LiveKey? ResolveLive(Commands.LivingIdSettings settings, WeComApps? apps = null, IAnsiConsole? console = null) =>
+        ResolveCorpId(settings.CorpId, (settings as Commands.LivingIdAndAppSettings)?.App, apps, console) is { } corp ? new LiveKey(corp, settings.LivingId) : null;
+
+    /// <summary>
+    /// The corp a command about stored data means: <c>--corpid</c>, else the corp of the app (<c>--app</c>, or the
+    /// default app) as configured; null after printing why there is none (an unknown app, a suite app without
+    /// <c>--corpid</c>). Reads the settings without validating them.
+    /// </summary>
+    public static string? ResolveCorpId(string? corpId, string? appName, WeComApps? apps = null, IAnsiConsole? console = null)
     {
-        if (settings.CorpId is { } corpId) return new LiveKey(corpId, settings.LivingId);
+        if (corpId is not null) return corpId;
         if (apps is null)
         {
             var configuration = new ConfigurationBuilder();
@@ -49,13 +57,12 @@ public static class CliHost
             var options = configuration.Build().GetSection(WeComOptions.Section).Get<WeComOptions>() ?? new WeComOptions();
             apps = new WeComApps(Microsoft.Extensions.Options.Options.Create(options));
         }
-        var appName = (settings as Commands.LivingIdAndAppSettings)?.App;
         var problem = apps.All.Count == 0
             ? "no WeCom app is configured here to take the live's corp from: name it with --corpid <CORPID>."
             : apps.Check(appName, listApps: true);
         var corp = "";
         if (problem is null) problem = WeComApps.CheckCorp(apps.Get(appName), null, out corp);
-        if (problem is null) return new LiveKey(corp, settings.LivingId);
+        if (problem is null) return corp;
         (console ?? AnsiConsole.Console).MarkupLineInterpolated($"[red]error:[/] {problem}");
         return null;
     }

@@ -42,6 +42,10 @@ app.Configure(config =>
         .WithDescription("List the corps that installed a suite app; with --corpid and --anchors, set the anchors the nightly harvest walks in one.")
         .WithExample("corps", "--app", "provider")
         .WithExample("corps", "--app", "provider", "--corpid", "wwa1b2c3", "--anchors", "zhangsan,lisi");
+    config.AddCommand<ForgetCommand>("forget")
+        .WithDescription("Remove one person (a member's userid or an external_userid) from every harvested live of their corp; prints what it changed.")
+        .WithExample("forget", "--userid", "zhangsan")
+        .WithExample("forget", "--external-userid", "wmAbCdEf", "--app", "sales");
     config.AddCommand<WalkCommand>("walk")
         .WithDescription("Fetch every page of a live's watch detail from WeCom and show what came back, storing nothing.")
         .WithExample("walk", "lv-demo-120m80x");

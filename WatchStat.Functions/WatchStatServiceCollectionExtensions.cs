@@ -34,6 +34,7 @@ public static class WatchStatServiceCollectionExtensions
         services.TryAddTransient<HarvestStep>();
         services.TryAddTransient<Discovery>();
         services.TryAddTransient<StalledRunSweeper>();
+        services.TryAddTransient<Privacy.Retention>();
         return services;
     }
 }

@@ -49,6 +49,9 @@ public sealed class SimulatedLive
 
     private readonly ulong _seed;
 
+    // The viewers' ids and names: the live's own seed, or LiveSpec.IdSeed's so that several lives share their people.
+    private readonly ulong _idSeed;
+
     /// <summary>Creates the live <paramref name="livingId"/> with the shape <paramref name="spec"/>.</summary>
     /// <exception cref="ArgumentException">The spec is inconsistent (negative counts, more than int.MaxValue viewers, EmptyPageEvery 1, ...).</exception>
     public SimulatedLive(string livingId, LiveSpec spec)
@@ -60,6 +63,7 @@ public sealed class SimulatedLive
         Spec = spec;
         Total = spec.Members + spec.Externals;
         _seed = StableHash.Fnv1a64(livingId);
+        _idSeed = spec.IdSeed is null ? _seed : StableHash.Fnv1a64(spec.IdSeed);
     }
 
     /// <summary>The livingid.</summary>
@@ -217,14 +221,14 @@ public sealed class SimulatedLive
     /// <summary>Pinyin-like userid, unique per member index: letters, then the index (at least 4 digits).</summary>
     internal string MemberUserId(int memberIndex)
     {
-        ulong h = StableHash.Of(_seed, memberIndex, SaltMemberName);
+        ulong h = StableHash.Of(_idSeed, memberIndex, SaltMemberName);
         string surname = ViewerNames.PinyinSurnames[(int)(h % (ulong)ViewerNames.PinyinSurnames.Length)];
         string given = ViewerNames.PinyinGivenNames[(int)((h >> 16) % (ulong)ViewerNames.PinyinGivenNames.Length)];
         string id = string.Concat(surname, given, memberIndex.ToString("D4", CultureInfo.InvariantCulture));
         if (Spec.OddIds)
         {
             // Inserted inside the letters (never first or last): the digits keep the id unique.
-            ulong odd = StableHash.Of(_seed, memberIndex, SaltMemberOdd);
+            ulong odd = StableHash.Of(_idSeed, memberIndex, SaltMemberOdd);
             if (odd % 40 == 0)
             {
                 int letters = surname.Length + given.Length;
@@ -239,8 +243,8 @@ public sealed class SimulatedLive
     /// <summary>"wm" + 30 chars of [A-Za-z0-9_-]; six of them encode a bijection of the index, so ids are unique.</summary>
     internal string ExternalUserId(int externalIndex)
     {
-        uint unique = Permute((uint)externalIndex, (uint)_seed ^ (uint)(_seed >> 32));
-        ulong r0 = StableHash.Of(_seed, externalIndex, SaltExternalId);
+        uint unique = Permute((uint)externalIndex, (uint)_idSeed ^ (uint)(_idSeed >> 32));
+        ulong r0 = StableHash.Of(_idSeed, externalIndex, SaltExternalId);
         ulong r1 = StableHash.Mix(r0);
         ulong r2 = StableHash.Mix(r1);
         string id = string.Create(32, (unique, r0, r1, r2), static (span, s) =>
@@ -268,7 +272,7 @@ public sealed class SimulatedLive
         });
         if (Spec.OddIds)
         {
-            ulong odd = StableHash.Of(_seed, externalIndex, SaltExternalOdd);
+            ulong odd = StableHash.Of(_idSeed, externalIndex, SaltExternalOdd);
             if (odd % 40 == 0)
             {
                 string c = ViewerNames.OddChars[(int)((odd >> 8) % (ulong)ViewerNames.OddChars.Length)];
@@ -283,10 +287,10 @@ public sealed class SimulatedLive
     private string ExternalName(int externalIndex)
     {
         if (Spec.ExternalNames is { } names && externalIndex < names.Count) return names[externalIndex];
-        ulong h = StableHash.Of(_seed, externalIndex, SaltExternalName);
+        ulong h = StableHash.Of(_idSeed, externalIndex, SaltExternalName);
         string surname = ViewerNames.Surnames[(int)(h % (ulong)ViewerNames.Surnames.Length)];
         string given = ViewerNames.GivenNames[(int)((h >> 8) % (ulong)ViewerNames.GivenNames.Length)];
-        ulong k = StableHash.Of(_seed, externalIndex, SaltNameKind);
+        ulong k = StableHash.Of(_idSeed, externalIndex, SaltNameKind);
         double kind = StableHash.Unit(k);
         int pick = (int)(k & 0xFF);
         if (kind < 0.10)

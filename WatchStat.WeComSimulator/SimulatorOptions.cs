@@ -124,6 +124,13 @@ public sealed record LiveSpec
     /// <summary>watch_time is in 0..DurationSeconds.</summary>
     public int DurationSeconds { get; init; } = 3600;
 
+    /// <summary>
+    /// Null: the viewers' ids and names come from the livingid, so no two lives share a viewer. Lives given the same
+    /// IdSeed share their people: member n (and external n) is the same person in each (their watch times, flags and
+    /// inviters still differ by live).
+    /// </summary>
+    public string? IdSeed { get; init; }
+
     /// <summary>Share of viewers that carry an invitor field.</summary>
     public double InvitorShare { get; init; } = 0.3;
 

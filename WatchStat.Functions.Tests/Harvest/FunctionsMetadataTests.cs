@@ -63,6 +63,14 @@ public sealed class FunctionsMetadataTests
     }
 
     [Fact]
+    public void The_retention_timer_runs_daily_at_a_fixed_time_that_needs_no_setting()
+    {
+        var trigger = Binding(Function("RetentionFunction"), "timerTrigger");
+        Assert.Equal("0 30 3 * * *", trigger.GetProperty("schedule").GetString());
+        Assert.Equal(HarvestOptions.RetentionSchedule, trigger.GetProperty("schedule").GetString());
+    }
+
+    [Fact]
     public void The_sample_settings_give_every_schedule_the_timers_read()
     {
         var values = JsonDocument.Parse(File.ReadAllText(RepoPaths.Combine("local.settings.sample.json"))).RootElement.GetProperty("Values");

@@ -92,6 +92,7 @@ public sealed class RealHostFixture : IAsyncLifetime
             ["AzureWebJobs.HarvestPoisonFunction.Disabled"] = "true",
             ["AzureWebJobs.NightlyHarvestFunction.Disabled"] = "true",
             ["AzureWebJobs.StalledRunSweepFunction.Disabled"] = "true",
+            ["AzureWebJobs.RetentionFunction.Disabled"] = "true",
         });
         // What the worker creates at start, there before the first count whatever the worker's timing.
         await new HarvestPageSender(HttpOnlyStorage).EnsureCreatedAsync();

@@ -124,6 +124,7 @@ public sealed class RealHostTests(RealHostFixture host, ITestOutputHelper output
 
         Assert.Contains($"The next 5 occurrences of the 'NightlyHarvestFunction' schedule (Cron: '{HarvestOptions.DefaultNightlySchedule}')", output, StringComparison.Ordinal);
         Assert.Contains($"The next 5 occurrences of the 'StalledRunSweepFunction' schedule (Cron: '{RealHostFixture.SweepScheduleExpanded}')", output, StringComparison.Ordinal);
+        Assert.Contains($"The next 5 occurrences of the 'RetentionFunction' schedule (Cron: '{HarvestOptions.RetentionSchedule}')", output, StringComparison.Ordinal);
         Assert.DoesNotContain("%Harvest:", output, StringComparison.Ordinal);
     }
 

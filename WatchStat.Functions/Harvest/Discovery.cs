@@ -182,7 +182,9 @@ public sealed partial class Discovery(
                 try
                 {
                     var info = await PatientlyAsync(c => wecom.GetLivingInfoAsync(app, ids[i].CorpId, ids[i].LivingId, c), patience, ct);
-                    if (!dryRun) await livings.SaveInfoAsync(ids[i], app.Name, info, now, ct);
+                    // A live retention would delete is not stored again (its viewers are not harvested either: it ended
+                    // before the lookback window, which retention exceeds).
+                    if (!dryRun && !Privacy.Retention.IsExpired(info, now, options.Value)) await livings.SaveInfoAsync(ids[i], app.Name, info, now, ct);
                     results[i] = (ids[i], info, null);
                 }
                 catch (WeComException ex) when (!ex.IsRetryable)

@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace WatchStat.Harvest;
 
 /// <summary>Settings under <c>Harvest:</c>.</summary>
-public sealed class HarvestOptions
+public sealed class HarvestOptions : IValidatableObject
 {
     public const string Section = "Harvest";
 
@@ -48,4 +48,27 @@ public sealed class HarvestOptions
     public const string DefaultNightlySchedule = "0 0 18 * * *";
 
     public const string DefaultSweepSchedule = "0 * * * * *";
+
+    /// <summary>
+    /// <c>Harvest:RetentionDays</c>: when set, the daily retention (<see cref="Privacy.Retention"/>) deletes every
+    /// row of a live (its viewer rows, page records, status row, Livings rows and index entries) once it ended more
+    /// than this many days ago. Absent or empty: kept forever. It must be more than <see cref="LookbackDays"/>, or the
+    /// nightly harvest would harvest again what retention deleted.
+    /// </summary>
+    [Range(1, 36_500, ErrorMessage = "Setting Harvest:RetentionDays must be a whole number of days between 1 and 36500, or absent to keep data forever.")]
+    public int? RetentionDays { get; set; }
+
+    /// <summary>When the retention runs: 03:30 UTC every day, fixed (no app setting to forget); with no RetentionDays it does nothing.</summary>
+    public const string RetentionSchedule = "0 30 3 * * *";
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (RetentionDays is { } days && days <= LookbackDays)
+        {
+            yield return new ValidationResult(
+                $"Setting Harvest:RetentionDays ({days}) must be more than Harvest:LookbackDays ({LookbackDays}): the nightly harvest harvests "
+                + "again the lives that ended within its lookback window, which would bring back what retention deleted.",
+                [nameof(RetentionDays)]);
+        }
+    }
 }

@@ -225,6 +225,49 @@ public sealed class HarvestStore(StorageClients storage)
         return (members.Count, externals.Count, watchKnown ? members.Values.Sum(w => (long)w) + externals.Values.Sum(w => (long)w) : null);
     }
 
+    /// <summary>
+    /// Takes one viewer's line (its RowKey) out of every page record of a live, whatever run wrote it, so that counts
+    /// made from the records (<see cref="CountDistinctAsync"/>) agree with the rows once that viewer's row is deleted.
+    /// Each record is rewritten under its ETag; a record the page step rewrote meanwhile is read again. Returns the
+    /// records rewritten (0 when none holds the line: running it again changes nothing).
+    /// </summary>
+    public async Task<int> RemoveFromPageRecordsAsync(LiveKey live, string rowKey, CancellationToken cancellationToken)
+    {
+        var filter = TableClient.CreateQueryFilter(
+            $"PartitionKey eq {live.PartitionKey} and RowKey gt {PageRowPrefix} and RowKey lt {PageRowEnd}");
+        var rewritten = 0;
+        await foreach (var manifest in Harvests.QueryAsync<TableEntity>(filter, maxPerPage: 100, cancellationToken: cancellationToken))
+        {
+            var record = manifest;
+            await OptimisticConcurrency.UpdateAsync($"A page record of live '{live}'", async () =>
+            {
+                var changed = false;
+                foreach (var name in record.Keys.Where(k => k.StartsWith("Keys", StringComparison.Ordinal)).ToList())
+                {
+                    if (record[name] is not string text) continue;
+                    var lines = text.Split('\n');
+                    var kept = lines.Where(line => KeyOf(line) != rowKey).ToArray();
+                    if (kept.Length == lines.Length) continue;
+                    record[name] = string.Join('\n', kept);
+                    changed = true;
+                }
+                if (!changed) return (object)false;
+                if (await OptimisticConcurrency.TryWriteAsync(() => Harvests.UpdateEntityAsync(record, record.ETag, TableUpdateMode.Replace, cancellationToken)))
+                {
+                    rewritten++;
+                    return true;
+                }
+                var again = await Harvests.GetEntityIfExistsAsync<TableEntity>(record.PartitionKey, record.RowKey, cancellationToken: cancellationToken);
+                if (!again.HasValue) return false; // gone (a retention pass): nothing left to change
+                record = again.Value!;
+                return null;
+            });
+        }
+        return rewritten;
+
+        static string KeyOf(string line) => line.IndexOf('\t') is var tab and >= 0 ? line[..tab] : line;
+    }
+
     /// <summary>The order of a page record's key properties: Keys, Keys2, Keys3...</summary>
     private static int KeysOrder(string name) =>
         name == "Keys" ? 1 : name.StartsWith("Keys", StringComparison.Ordinal) && int.TryParse(name.AsSpan(4), out var n) ? n : int.MaxValue;

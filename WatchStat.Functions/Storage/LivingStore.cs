@@ -166,15 +166,8 @@ public sealed class LivingStore(StorageClients storage)
     public async Task<int> PruneArrivalsAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
         await EnsureCreatedAsync(cancellationToken);
-        var filter = TableClient.CreateQueryFilter($"PartitionKey eq {ArrivalsPartition} and RowKey lt {ArrivalRowKey(before)}");
-        var pruned = 0;
-        await foreach (var page in Livings.QueryAsync<TableEntity>(filter, maxPerPage: 100, select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken).AsPages())
-        {
-            if (page.Values.Count == 0) continue;
-            await Livings.SubmitTransactionAsync(page.Values.Select(e => new TableTransactionAction(TableTransactionActionType.Delete, e, Azure.ETag.All)), cancellationToken);
-            pruned += page.Values.Count;
-        }
-        return pruned;
+        return await TableBatches.DeleteAsync(
+            Livings, TableClient.CreateQueryFilter($"PartitionKey eq {ArrivalsPartition} and RowKey lt {ArrivalRowKey(before)}"), cancellationToken);
     }
 
     /// <summary>
