@@ -17,7 +17,7 @@ public sealed record HarvestProgress(HarvestRecord Status, int PagesThisSession,
 /// row keys; a crash redoes at most that much, and rewriting rows is harmless. An unfinished run (queued or
 /// running) is resumed where its checkpoint stands.
 /// </summary>
-public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore store, IOptions<HarvestOptions> options, TimeProvider time)
+public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore store, LivingStore livings, IOptions<HarvestOptions> options, TimeProvider time)
 {
     /// <summary>Pages recorded with one checkpoint at most (a transaction holds the status row and one record per page).</summary>
     public const int CommitEvery = 50;
@@ -39,6 +39,8 @@ public sealed class HarvestLoop(HarvestRuns runs, HarvestStep step, HarvestStore
         var started = _time.GetTimestamp();
         var start = await runs.StartAsync(live, app, force, cancellationToken);
         if (start.OtherApp is not null) return start.Status; // another app's live: not ours to advance
+        // Noted in Livings and dated, so that the lives overview lists it and retention finds it.
+        await livings.RecordArrivalAsync(live, app.Name, LivingStore.ArrivedViaCli, _time.GetUtcNow(), cancellationToken);
         var status = start.Status;
         var pages = 0;
         while (HarvestStates.IsActive(status.State))

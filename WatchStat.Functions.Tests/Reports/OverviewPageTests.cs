@@ -202,6 +202,29 @@ public sealed class OverviewPageTests : PipelineTest
         Assert.Equal(1, requests.Count(r => r.Contains("/Harvests(PartitionKey=", StringComparison.Ordinal)));
     }
 
+    [Fact]
+    public async Task A_live_harvested_by_the_CLI_is_dated_and_listed_but_not_put_on_the_nightly_arrivals()
+    {
+        var livingId = NewLiveId("8m4x");
+        var run = await CliRunner.RunAsync(new Dictionary<string, string>
+        {
+            ["AzureWebJobsStorage"] = Azurite.ConnectionString,
+            ["WeCom__BaseUrl"] = Simulator.BaseUrl.ToString(),
+            ["WeCom__CorpId"] = SimulatorOptions.DefaultCorpId,
+            ["WeCom__Secret"] = SimulatorOptions.DefaultSecret,
+        }, "harvest", livingId);
+        Assert.True(run.ExitCode == 0, run.Output + run.Error);
+
+        var now = DateTimeOffset.UtcNow;
+        var overview = await Host.Get<global::WatchStat.Reports.LivesOverview>().ReadAsync(now.AddHours(-1), now.AddHours(1), TimeZoneInfo.Utc, null, null, default);
+        var live = Assert.Single(overview.Lives, l => l.LivingId == livingId);
+        Assert.Equal((HarvestStates.Completed, 12), (live.State, live.Viewers));
+        var livings = Host.Get<LivingStore>().Livings;
+        var arrivals = livings.QueryAsync<Azure.Data.Tables.TableEntity>(
+            Azure.Data.Tables.TableClient.CreateQueryFilter($"PartitionKey eq {LivingStore.ArrivalsPartition}"));
+        await foreach (var entry in arrivals) Assert.NotEqual(livingId, entry.GetString("LivingId"));
+    }
+
     [Theory]
     [InlineData("?from=2026-13-01", "from must be a date as yyyy-MM-dd")]
     [InlineData("?to=yesterday", "to must be a date as yyyy-MM-dd")]

@@ -16,6 +16,8 @@ public sealed class LivingStore(StorageClients storage)
     public const string InfoRowKey = "info";
     public const string ArrivedViaHttp = "http";
     public const string ArrivedViaCallback = "callback";
+    /// <summary>An operator's <c>watchstat harvest</c>: dated (for the overview and retention), not on the arrivals index.</summary>
+    public const string ArrivedViaCli = "cli";
 
     private readonly CreateOnce _created = new(ct => storage.Tables.GetTableClient(TableName).CreateIfNotExistsAsync(ct));
 
@@ -62,7 +64,9 @@ public sealed class LivingStore(StorageClients storage)
 
     /// <summary>
     /// Notes that a live arrived from outside, through the HTTP endpoint (<see cref="ArrivedViaHttp"/>) or WeCom's
-    /// callback (<see cref="ArrivedViaCallback"/>): merged into its row; the nightly harvest refreshes such lives.
+    /// callback (<see cref="ArrivedViaCallback"/>): merged into its row; the nightly harvest refreshes such lives. One
+    /// harvested by the CLI (<see cref="ArrivedViaCli"/>) is noted and dated the same way but is not put on the arrivals
+    /// index: the nightly harvest leaves an operator's one-off alone.
     /// </summary>
     public async Task RecordArrivalAsync(LiveKey live, string app, string via, DateTimeOffset at, CancellationToken cancellationToken)
     {
@@ -73,7 +77,7 @@ public sealed class LivingStore(StorageClients storage)
                 ["LivingId"] = live.LivingId, ["CorpId"] = live.CorpId, ["App"] = app, ["ArrivedVia"] = via, ["ArrivedAt"] = at,
             },
             TableUpdateMode.Merge, cancellationToken);
-        await Livings.UpsertEntityAsync(ArrivalEntry(live, app, via, at), TableUpdateMode.Replace, cancellationToken);
+        if (via != ArrivedViaCli) await Livings.UpsertEntityAsync(ArrivalEntry(live, app, via, at), TableUpdateMode.Replace, cancellationToken);
         await Livings.UpsertEntityAsync(DateEntry(live, app, at), TableUpdateMode.Replace, cancellationToken);
     }
 
