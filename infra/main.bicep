@@ -99,6 +99,11 @@ param wecomMaxCallsPerMinute int = 2000
 @maxValue(100)
 param wecomBudgetPercent int = 80
 
+@description('Harvest:RetentionDays: lives that ended longer ago than this many days are deleted (viewer rows, page records, status and Livings rows) by the daily retention at 03:30 UTC. 0 (default): kept forever. Otherwise 1 to 36,500 and more than harvestLookbackDays (the nightly harvest would bring back what retention deleted).')
+@minValue(0)
+@maxValue(36500)
+param harvestRetentionDays int = 0
+
 @description('true: route the app\'s outbound traffic through a NAT gateway with a static public IP (output WECOM_EGRESS_IP) for WeCom\'s trusted-IP list. Adds a VNet, a NAT gateway and a public IP, which cost money while they exist.')
 param staticEgressIp bool = false
 
@@ -337,6 +342,7 @@ module functionApp 'app/function-app.bicep' = {
     harvestSweepSchedule: harvestSweepSchedule
     harvestLookbackDays: harvestLookbackDays
     harvestStallSeconds: harvestStallSeconds
+    harvestRetentionDays: harvestRetentionDays
     wecomMaxCallsPerMinute: wecomMaxCallsPerMinute
     wecomBudgetPercent: wecomBudgetPercent
     entraSignIn: checkedEntraSignIn

@@ -245,4 +245,21 @@ public sealed class InfraLockdownTests
         Assert.Contains("entraSignIn needs entraClientId", snapshot.Run.Output, StringComparison.Ordinal);
         Assert.DoesNotContain("Error BCP", snapshot.Run.Output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task Retention_is_an_app_setting_only_when_asked_for_and_must_outlast_the_lookback()
+    {
+        var off = await MainSnapshot.OfAsync(wecomApps: null);
+        Assert.DoesNotContain(off.AppSettings, s => s.Name == "Harvest__RetentionDays");
+
+        var on = await MainSnapshot.OfAsync(wecomApps: null, new Dictionary<string, string> { ["harvestRetentionDays"] = "400" });
+        Assert.Equal("400", Assert.Single(on.AppSettings, s => s.Name == "Harvest__RetentionDays").Value);
+
+        var tooShort = await MainSnapshot.OfAsync(wecomApps: null, new Dictionary<string, string> { ["harvestRetentionDays"] = "7" });
+        Assert.True(tooShort.Run.ExitCode != 0 && tooShort.Json is null, $"the deployment was not refused:\n{tooShort.Run.Output}");
+        Assert.Contains("harvestRetentionDays (7) must be more than harvestLookbackDays (7)", tooShort.Run.Output, StringComparison.Ordinal);
+
+        var parameters = JsonNode.Parse(File.ReadAllText(RepoPaths.Combine("infra", "main.parameters.json")))!["parameters"]!;
+        Assert.Equal("${WATCHSTAT_RETENTION_DAYS=0}", parameters["harvestRetentionDays"]?["value"]?.GetValue<string>());
+    }
 }

@@ -74,6 +74,9 @@ param wecomMaxCallsPerMinute int
 @description('WeCom:BudgetPercent: the share of WeCom\'s per-corp limits the deployment spends.')
 param wecomBudgetPercent int
 
+@description('Harvest:RetentionDays; 0: off (no setting).')
+param harvestRetentionDays int
+
 @description('true: App Service authentication requires a Microsoft Entra sign-in everywhere except the WeCom callback routes.')
 param entraSignIn bool = false
 
@@ -162,6 +165,15 @@ var harvestSettings = [
   { name: 'WeCom__BudgetPercent', value: string(wecomBudgetPercent) }
 ]
 
+// Retention is off unless asked for, and then must outlast the nightly harvest's lookback: a live retention deleted
+// would otherwise be harvested again the next night. fail() stops the deployment before the site changes.
+@description('Harvest:RetentionDays as an app setting when retention is on; none when it is off.')
+var retentionSettings = harvestRetentionDays == 0
+  ? []
+  : harvestRetentionDays <= harvestLookbackDays
+      ? fail('harvestRetentionDays (${harvestRetentionDays}) must be more than harvestLookbackDays (${harvestLookbackDays}): the nightly harvest would bring back what retention deleted')
+      : [{ name: 'Harvest__RetentionDays', value: string(harvestRetentionDays) }]
+
 // Flex Consumption keeps alwaysReady[].instanceCount instances of a per-function scale group running; 'http' names
 // the group of every HTTP trigger. No entry when the count is 0: an empty list, which also clears always-ready
 // instances set by hand (portal or CLI) on a redeployment, so the template stays the one place that decides them.
@@ -229,7 +241,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
-      appSettings: concat(storageSettings, identitySettings, wecomAppSettings, wecomCallbackSettings, harvestSettings)
+      appSettings: concat(storageSettings, identitySettings, wecomAppSettings, wecomCallbackSettings, harvestSettings, retentionSettings)
     }
   }
 }
