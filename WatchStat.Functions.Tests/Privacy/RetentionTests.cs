@@ -18,7 +18,12 @@ namespace WatchStat.Tests.Privacy;
 /// </summary>
 public sealed class RetentionTests : PipelineTest
 {
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.UtcNow);
+    /// <summary>
+    /// A clock of this class's own, decades back: a pass deletes every live dated before its cutoff in these shared
+    /// tables, and at today's date plus a month that would be every other test's lives (minutes of deleting, and
+    /// their rows gone under them). No other test dates a live this early.
+    /// </summary>
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(1995, 3, 1, 8, 0, 0, TimeSpan.Zero));
 
     protected override TimeProvider? Time => _time;
 
