@@ -3,7 +3,7 @@
 # harvest against the storage ceiling, a naive baseline, WeCom latency, the queue path and memory, then the fleet
 # (figure 11: discovery of 50 anchors' 15,000 lives over two years, night 1 and night 2; figure 12: 50 lives of 2,000
 # viewers on 4 instances and a CLI under a corp limit of 600 calls a minute and 6,000 an hour; figure 13: the
-# stalled-run sweeper's storage transactions beside 10,000 finished runs; once each, about 6 minutes), then the published app in a
+# stalled-run sweeper's storage transactions beside 10,000 finished runs; once each, about 12 minutes), then the published app in a
 # real Functions host (figure 9, skipped when no host is found), prints the table and writes it to
 # artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
 # --latency-viewers N (20000), --host-lives N (10), --fleet-anchors N (50; the issue's 200 takes about an hour on
