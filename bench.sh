@@ -6,7 +6,7 @@
 # stalled-run sweeper's storage transactions beside 10,000 finished runs; once each, about 12 minutes), then the published app in a
 # real Functions host (figure 9, skipped when no host is found), prints the table and writes it to
 # artifacts/benchmark.md. Options: --repeat N (3), --viewers N (100000), --small-viewers N (10000),
-# --latency-viewers N (20000), --host-lives N (10), --fleet-anchors N (50; the 200 takes about an hour on
+# --latency-viewers N (20000), --host-lives N (10), --fleet-anchors N (50; the 200 takes hours on
 # Azurite, see Program.cs), --fleet-lives N (300 per anchor), --load-lives N (50), --load-viewers N (2000),
 # --load-instances N (4), --sweep-finished N (10000), --page-viewers N,N (20000,100000: figure 14, a live's report page
 # of each size loaded in headless Chromium, skipped when no chromium is found),
