@@ -37,6 +37,20 @@ public static class Browser
         }
     }
 
+    /// <summary>
+    /// What goes wrong on <paramref name="page"/> from now on, one line each: console errors and warnings, script
+    /// errors, failed requests and HTTP answers of 400 and above. A page that loads cleanly leaves it empty.
+    /// </summary>
+    public static List<string> WatchProblems(IPage page)
+    {
+        var problems = new List<string>();
+        page.Console += (_, message) => { if (message.Type is "error" or "warning") problems.Add($"console {message.Type}: {message.Text}"); };
+        page.PageError += (_, error) => problems.Add($"page error: {error}");
+        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url} {request.Failure}");
+        page.Response += (_, response) => { if (response.Status >= 400) problems.Add($"HTTP {response.Status}: {response.Url}"); };
+        return problems;
+    }
+
     /// <summary>Where the tests write their screenshots: artifacts/screenshots in the repository.</summary>
     public static string ScreenshotPath(string name)
     {

@@ -71,11 +71,7 @@ public sealed class OverviewPageTests : PipelineTest
         using var _ = playwright;
         await using var __ = browser;
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        var problems = new List<string>();
-        page.Console += (_, message) => { if (message.Type is "error" or "warning") problems.Add($"console {message.Type}: {message.Text}"); };
-        page.PageError += (_, error) => problems.Add($"page error: {error}");
-        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url} {request.Failure}");
-        page.Response += (_, response) => { if (response.Status >= 400) problems.Add($"HTTP {response.Status}: {response.Url}"); };
+        var problems = Browser.WatchProblems(page);
 
         // The function key given as ?code= rides along into the filter form and every report link.
         var response = await page.GotoAsync(new Uri(endpoint.BaseUrl, $"api/lives?anchor={_anchor}&code=k3y").ToString());

@@ -56,11 +56,7 @@ public sealed class ReportPageTests(ITestOutputHelper output) : PipelineTest
         await using var ___ = browser;
 
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        var problems = new List<string>();
-        page.Console += (_, message) => { if (message.Type is "error" or "warning") problems.Add($"console {message.Type}: {message.Text}"); };
-        page.PageError += (_, error) => problems.Add($"page error: {error}");
-        page.RequestFailed += (_, request) => problems.Add($"request failed: {request.Url} {request.Failure}");
-        page.Response += (_, response) => { if (response.Status >= 400) problems.Add($"HTTP {response.Status}: {response.Url}"); };
+        var problems = Browser.WatchProblems(page);
         var started = DateTime.UtcNow;
         var response = await page.GotoAsync(new Uri(endpoint.BaseUrl, $"api/lives/{livingId}/report").ToString());
         Assert.Equal(200, response!.Status);
