@@ -97,7 +97,7 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             if (dryRun) continue;
             var replacement = new TableEntity(entry) { RowKey = live.PartitionKey, ["CorpId"] = live.CorpId };
             await _harvests.UpsertEntityAsync(replacement, TableUpdateMode.Replace, cancellationToken);
-            await DeleteAsync(_harvests, entry, cancellationToken);
+            await TableBatches.DeleteIfExistsAsync(_harvests, entry.PartitionKey, entry.RowKey, cancellationToken);
         }
         var dateEntries = await IndexDatesAsync(dryRun, cancellationToken);
         return new MigrationReport(lives, harvestRows, viewerRows, livingRows, indexEntries, dateEntries, skipped);
@@ -156,30 +156,8 @@ public sealed class LayoutMigration(StorageClients storage, WeComApps apps)
             });
             await table.SubmitTransactionAsync(copies, cancellationToken);
         }
-        foreach (var chunk in ordered.Chunk(HarvestStore.MaxBatchSize))
-        {
-            try
-            {
-                await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken);
-            }
-            catch (TableTransactionFailedException)
-            {
-                // One of them was deleted already (an interrupted run of the migration): one by one then.
-                foreach (var row in chunk) await DeleteAsync(table, row, cancellationToken);
-            }
-        }
+        // One of them may be deleted already (an interrupted run of the migration): TableBatches goes one by one then.
+        foreach (var chunk in ordered.Chunk(HarvestStore.MaxBatchSize)) await TableBatches.DeleteAsync(table, chunk, cancellationToken);
         return rows.Count;
-    }
-
-    private static async Task DeleteAsync(TableClient table, TableEntity row, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken);
-        }
-        catch (RequestFailedException ex) when (ex.Status == 404)
-        {
-            // Deleted by an earlier, interrupted run of the migration.
-        }
     }
 }

@@ -155,16 +155,8 @@ public sealed class LivingStore(StorageClients storage)
     }
 
     /// <summary>Removes an index entry whose date is no longer its live's; best effort (another reader may have done it).</summary>
-    public async Task ForgetDateAsync(TableEntity entry, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Livings.DeleteEntityAsync(entry.PartitionKey, entry.RowKey, Azure.ETag.All, cancellationToken);
-        }
-        catch (Azure.RequestFailedException ex) when (ex.Status == 404)
-        {
-        }
-    }
+    public Task ForgetDateAsync(TableEntity entry, CancellationToken cancellationToken) =>
+        TableBatches.DeleteIfExistsAsync(Livings, entry.PartitionKey, entry.RowKey, cancellationToken);
 
     /// <summary>Deletes the arrivals index's entries from before <paramref name="before"/>: no window reaches back to them any more.</summary>
     public async Task<int> PruneArrivalsAsync(DateTimeOffset before, CancellationToken cancellationToken)
